@@ -1,0 +1,80 @@
+/**
+ * @module
+ * Worker bindings and the configuration derived from them once per isolate.
+ */
+import type { AuditMessage } from "./schemas/audit-event";
+
+/** Bindings and vars as wrangler.toml and `wrangler secret put` provide them. */
+export interface Bindings {
+  DB: D1Database;
+  KEY_CACHE: KVNamespace;
+  AUDIT_QUEUE: Queue<AuditMessage>;
+  ADMIN_TOKEN?: string;
+  ADMIN_TOKEN_NEXT?: string;
+  ORIGIN_URL?: string;
+  ORIGIN_SECRET?: string;
+  ORIGIN_TIMEOUT_MS?: string;
+  ECHO?: string;
+  KEY_ENV?: string;
+  KEY_CACHE_TTL_S?: string;
+  POLICY?: string;
+  SESSION_COOKIE?: string;
+}
+
+export type KeyEnv = "live" | "test";
+
+/** Settings read from vars, validated once per isolate (per distinct env object). */
+export interface Config {
+  keyEnv: KeyEnv;
+  keyCacheTtlSeconds: number;
+  adminTokens: readonly string[];
+  originUrl: URL | undefined;
+  originSecrets: readonly string[];
+  originTimeoutMs: number;
+  echo: boolean;
+  sessionCookieNames: readonly string[];
+}
+
+const MAX_KEY_CACHE_TTL_S = 60;
+const DEFAULT_ORIGIN_TIMEOUT_MS = 30_000;
+const SESSION_COOKIES = ["better-auth.session_token", "__Secure-better-auth.session_token"];
+
+const configs = new WeakMap<Bindings, Config>();
+
+/** Returns the isolate's config for `env`, parsing the vars on first use. */
+export function getConfig(env: Bindings): Config {
+  let config = configs.get(env);
+  if (!config) {
+    config = parseConfig(env);
+    configs.set(env, config);
+  }
+  return config;
+}
+
+function parseConfig(env: Bindings): Config {
+  const keyEnv = (env.KEY_ENV ?? "live") as KeyEnv;
+  if (keyEnv !== "live" && keyEnv !== "test") throw new TypeError(`KEY_ENV must be "live" or "test"`);
+  return {
+    keyEnv,
+    keyCacheTtlSeconds: boundedInt(env.KEY_CACHE_TTL_S, MAX_KEY_CACHE_TTL_S, 1, MAX_KEY_CACHE_TTL_S),
+    adminTokens: [env.ADMIN_TOKEN, env.ADMIN_TOKEN_NEXT].filter(isNonEmpty),
+    originUrl: env.ORIGIN_URL ? new URL(env.ORIGIN_URL) : undefined,
+    originSecrets: (env.ORIGIN_SECRET ?? "").split(",").map((s) => s.trim()).filter(isNonEmpty),
+    originTimeoutMs: boundedInt(env.ORIGIN_TIMEOUT_MS, DEFAULT_ORIGIN_TIMEOUT_MS, 100, 300_000),
+    echo: env.ECHO === "1" || env.ECHO === "true",
+    sessionCookieNames: env.SESSION_COOKIE ? [...SESSION_COOKIES, env.SESSION_COOKIE] : SESSION_COOKIES,
+  };
+}
+
+function boundedInt(raw: string | undefined, fallback: number, min: number, max: number): number {
+  if (raw === undefined || raw === "") return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new TypeError(`expected an integer in [${min}, ${max}], got "${raw}"`);
+  }
+  return value;
+}
+
+function isNonEmpty(value: string | undefined): value is string {
+  return value !== undefined && value !== "";
+}

@@ -1,0 +1,43 @@
+/**
+ * @module
+ * K-sortable ids with a type prefix: `<prefix>_<10 chars of ms time><16 chars of randomness>`,
+ * Crockford base32 (ULID layout). Ids made in one isolate in the same millisecond still sort in
+ * creation order: the random part is incremented instead of redrawn.
+ */
+
+const ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+const TIME_LEN = 10;
+const RANDOM_LEN = 16;
+
+export type IdPrefix = "org" | "prj" | "key" | "evt" | "req";
+
+let lastTime = -1;
+let lastRandom: number[] = [];
+
+/** A new id such as `key_01JD3Q5K2M8Z4X7V9B1C3D5F7G`. */
+export function newId(prefix: IdPrefix, now = Date.now()): string {
+  if (now <= lastTime) {
+    incrementRandom();
+  } else {
+    lastTime = now;
+    lastRandom = Array.from(crypto.getRandomValues(new Uint8Array(RANDOM_LEN)), (b) => b & 31);
+  }
+  return `${prefix}_${encodeTime(lastTime)}${lastRandom.map((d) => ALPHABET[d]).join("")}`;
+}
+
+function encodeTime(ms: number): string {
+  let out = "";
+  for (let i = 0; i < TIME_LEN; i++) {
+    out = ALPHABET[ms % 32] + out;
+    ms = Math.floor(ms / 32);
+  }
+  return out;
+}
+
+function incrementRandom(): void {
+  for (let i = RANDOM_LEN - 1; i >= 0; i--) {
+    const digit = (lastRandom[i] ?? 0) + 1;
+    lastRandom[i] = digit & 31;
+    if (digit < 32) return;
+  }
+}
