@@ -1,7 +1,23 @@
+/**
+ * @module
+ * The Worker's HTTP surface: Keygate's own endpoints under `/_keygate`, then the gateway.
+ */
 import { Hono } from "hono";
-import type { Bindings } from "./env";
+import { admin } from "./admin";
+import { notFound } from "./admin/actor";
+import { health } from "./admin/health";
 import { handleError } from "./errors";
+import { gateway } from "./gateway";
+import type { KeygateEnv } from "./gateway/context";
+import { assignRequestId } from "./request-id";
 
-export const app = new Hono<{ Bindings: Bindings }>();
-app.get("/_keygate/health", (c) => c.json({ ok: true }));
+export const app = new Hono<KeygateEnv>();
+
+app.use(assignRequestId());
+app.route("/_keygate/health", health);
+app.route("/_keygate/v1", admin);
+app.all("/_keygate/*", () => {
+  throw notFound();
+});
+app.route("/", gateway);
 app.onError(handleError);

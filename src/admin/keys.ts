@@ -1,0 +1,225 @@
+/**
+ * @module
+ * `/_keygate/v1/keys`: create (the raw key is returned once), list, get, change, rotate, revoke.
+ * Every change invalidates the key's cache entry in this isolate and in KV before it answers.
+ */
+import { Hono, type Context } from "hono";
+import { findKeyById, insertKey, listKeys, revokeKey, rotateKey, updateKey, type KeyChanges, type StoredKey } from "../db/keys";
+import { orgExists, projectExists } from "../db/orgs";
+import { getConfig } from "../env";
+import { KeygateError } from "../errors";
+import { keyCache } from "../gateway/active-key";
+import { generateApiKey, hashApiKey, keyPrefix } from "../gateway/api-key";
+import type { KeygateEnv } from "../gateway/context";
+import { loadPolicy } from "../gateway/policy";
+import { requireScopes } from "../gateway/require-scopes";
+import { catalogIssues, compileGrants, exceedingScopes, expandPreset, normalizeScopes } from "../gateway/scopes";
+import { newId } from "../ids";
+import {
+  CreateKeyInputSchema,
+  OrgIdSchema,
+  ProjectIdSchema,
+  RotateKeyInputSchema,
+  UpdateKeyInputSchema,
+  type KeyRecord,
+} from "../schemas/key";
+import { actingOrg, actingProject, assertCovers, callerKey, canSeeProject, notFound } from "./actor";
+import { readJson, readQuery } from "./input";
+import { page, PageQuerySchema } from "./pagination";
+
+export const keys = new Hono<KeygateEnv>();
+
+const KeyListQuerySchema = PageQuerySchema.extend({
+  org_id: OrgIdSchema.optional(),
+  project_id: ProjectIdSchema.optional(),
+});
+
+keys.post("/", requireScopes(["keygate:keys:write"]), async (c) => {
+  const input = await readJson(c, CreateKeyInputSchema);
+  const creator = callerKey(c);
+  const orgId = actingOrg(c, input.org_id, true);
+  if (!(await orgExists(c.env.DB, orgId))) throw notFound();
+
+  const catalog = loadPolicy(c.env).catalog;
+  const scopes = input.preset !== undefined ? expandPreset(input.preset, catalog) : normalizeScopes(input.scopes ?? []);
+  if (scopes === undefined) throw KeygateError.badRequest([{ path: "preset", message: `"${input.preset}" is not a preset` }]);
+  assertGrantable(c, scopes, "scopes");
+  assertReportModeAllowed(c, input.restrictions_mode);
+
+  const projectId = creatorProject(creator?.projectId ?? null, input.project_id);
+  if (projectId !== null && !(await projectExists(c.env.DB, orgId, projectId))) throw notFound();
+
+  const creatorExpiry = creator?.expiresAt ?? null;
+  const expiresAt = input.expires_at ?? (creatorExpiry === null ? null : new Date(creatorExpiry).toISOString());
+  assertWithinCreatorExpiry(c, expiresAt);
+
+  const { stored, raw } = await issueKey(c, {
+    org_id: orgId,
+    project_id: projectId,
+    name: input.name,
+    scopes,
+    preset: input.preset ?? null,
+    allowed_ips: input.allowed_ips ?? [],
+    allowed_origins: input.allowed_origins ?? [],
+    restrictions_mode: input.restrictions_mode ?? "enforce",
+    not_before: input.not_before ?? null,
+    expires_at: expiresAt,
+    rotated_from: null,
+  });
+  await insertKey(c.env.DB, stored);
+  await keyCache.invalidate(c.env.KEY_CACHE, stored.hash);
+  return c.json({ ok: true, data: { ...stored.record, key: raw } }, 201);
+});
+
+keys.get("/", requireScopes(["keygate:keys:read"]), async (c) => {
+  const query = readQuery(c, KeyListQuerySchema);
+  const rows = await listKeys(c.env.DB, {
+    orgId: actingOrg(c, query.org_id),
+    projectId: actingProject(c, query.project_id),
+    beforeId: query.cursor,
+    limit: query.limit + 1,
+  });
+  return c.json({ ok: true, ...page(rows, query.limit, (row) => row.id) });
+});
+
+keys.get("/:id", requireScopes(["keygate:keys:read"]), async (c) => {
+  const target = await visibleKey(c);
+  return c.json({ ok: true, data: target.record });
+});
+
+keys.patch("/:id", requireScopes(["keygate:keys:write"]), async (c) => {
+  const input = await readJson(c, UpdateKeyInputSchema);
+  const target = await visibleKey(c);
+  assertCovers(c, target.record.scopes);
+  if (target.record.revoked_at !== null) throw conflict("the key is revoked");
+  if (input.expires_at !== undefined && isExpired(target.record)) throw conflict("an expired key cannot be extended");
+
+  const changes: KeyChanges = { ...input };
+  if (input.scopes !== undefined) {
+    changes.scopes = normalizeScopes(input.scopes);
+    changes.preset = null;
+    assertGrantable(c, changes.scopes, "scopes");
+  }
+  assertReportModeAllowed(c, input.restrictions_mode);
+  if (input.expires_at !== undefined) assertWithinCreatorExpiry(c, input.expires_at);
+
+  const updated = await updateKey(c.env.DB, target.record.id, changes);
+  await keyCache.invalidate(c.env.KEY_CACHE, target.hash);
+  return c.json({ ok: true, data: updated?.record });
+});
+
+keys.post("/:id/rotate", requireScopes(["keygate:keys:write"]), async (c) => {
+  const input = await readJson(c, RotateKeyInputSchema, { optional: true });
+  const old = await visibleKey(c);
+  assertCovers(c, old.record.scopes);
+  if (old.record.revoked_at !== null) throw conflict("the key is revoked");
+  if (old.record.rotated_to !== null) throw conflict("the key was already rotated");
+  if (isExpired(old.record)) throw conflict("an expired key cannot be rotated");
+
+  const scopes = input.scopes === undefined ? old.record.scopes : normalizeScopes(input.scopes);
+  const widening = exceedingScopes(scopes, compileGrants(old.record.scopes));
+  if (widening.length > 0) {
+    throw KeygateError.badRequest(widening.map((scope) => ({ path: "scopes", message: `"${scope}" is not held by the rotated key` })));
+  }
+  assertGrantable(c, scopes, "scopes");
+
+  const { stored, raw } = await issueKey(c, {
+    ...old.record,
+    scopes,
+    preset: input.scopes === undefined ? old.record.preset : null,
+    rotated_from: old.record.id,
+  });
+  const graceEnd = Date.now() + (input.grace_seconds ?? 0) * 1000;
+  const oldExpiry = old.record.expires_at === null ? graceEnd : Math.min(graceEnd, Date.parse(old.record.expires_at));
+  if (!(await rotateKey(c.env.DB, { id: old.record.id, expiresAt: new Date(oldExpiry).toISOString() }, stored))) {
+    throw conflict("the key was revoked or rotated concurrently");
+  }
+  await Promise.all([keyCache.invalidate(c.env.KEY_CACHE, old.hash), keyCache.invalidate(c.env.KEY_CACHE, stored.hash)]);
+  return c.json({ ok: true, data: { ...stored.record, key: raw } }, 201);
+});
+
+keys.delete("/:id", requireScopes(["keygate:keys:write"]), async (c) => {
+  const target = await visibleKey(c);
+  assertCovers(c, target.record.scopes);
+  await revokeKey(c.env.DB, target.record.id, new Date().toISOString());
+  await keyCache.invalidate(c.env.KEY_CACHE, target.hash);
+  const revoked = await findKeyById(c.env.DB, undefined, target.record.id);
+  return c.json({ ok: true, data: revoked?.record });
+});
+
+type KeySettings = Pick<
+  KeyRecord,
+  | "org_id"
+  | "project_id"
+  | "name"
+  | "scopes"
+  | "preset"
+  | "allowed_ips"
+  | "allowed_origins"
+  | "restrictions_mode"
+  | "not_before"
+  | "expires_at"
+  | "rotated_from"
+>;
+
+/** A new key for `settings`: the stored record (hash only) and the raw key, to be shown once. */
+async function issueKey(c: Context<KeygateEnv>, settings: KeySettings): Promise<{ stored: StoredKey; raw: string }> {
+  const raw = generateApiKey(getConfig(c.env).keyEnv);
+  const record: KeyRecord = {
+    ...settings,
+    id: newId("key"),
+    key_prefix: keyPrefix(raw),
+    last_used_at: null,
+    created_at: new Date().toISOString(),
+    revoked_at: null,
+    rotated_to: null,
+  };
+  return { stored: { record, hash: await hashApiKey(raw) }, raw };
+}
+
+/** The key named by `:id` if the caller may see it, else 404. */
+async function visibleKey(c: Context<KeygateEnv>): Promise<StoredKey> {
+  const target = await findKeyById(c.env.DB, actingOrg(c, undefined), c.req.param("id") ?? "");
+  if (!target || !canSeeProject(c, target.record.project_id)) throw notFound();
+  return target;
+}
+
+/** Scopes must come from the catalog, and a key caller must hold them itself. */
+function assertGrantable(c: Context<KeygateEnv>, scopes: readonly string[], path: string): void {
+  const bad = catalogIssues(scopes, loadPolicy(c.env).catalog);
+  if (bad.length > 0) {
+    throw KeygateError.badRequest(bad.map((scope) => ({ path, message: `"${scope}" is not a catalog scope or a wildcard covering one` })));
+  }
+  assertCovers(c, scopes);
+}
+
+function assertReportModeAllowed(c: Context<KeygateEnv>, mode: string | undefined): void {
+  if (mode === "report" && callerKey(c)) {
+    throw KeygateError.badRequest([{ path: "restrictions_mode", message: "only ADMIN_TOKEN may set report mode" }]);
+  }
+}
+
+/** A child key inherits its creator's project binding. */
+function creatorProject(bound: string | null, requested: string | undefined): string | null {
+  if (bound === null) return requested ?? null;
+  if (requested !== undefined && requested !== bound) throw new KeygateError("FORBIDDEN", "project_mismatch");
+  return bound;
+}
+
+/** A key caller never makes a key that outlives itself. */
+function assertWithinCreatorExpiry(c: Context<KeygateEnv>, expiresAt: string | null): void {
+  const limit = callerKey(c)?.expiresAt ?? null;
+  if (limit === null) return;
+  if (expiresAt === null || Date.parse(expiresAt) > limit) {
+    throw KeygateError.badRequest([{ path: "expires_at", message: `must not be after the caller's own expiry ${new Date(limit).toISOString()}` }]);
+  }
+}
+
+function isExpired(record: KeyRecord): boolean {
+  return record.expires_at !== null && Date.parse(record.expires_at) <= Date.now();
+}
+
+function conflict(reason: string): KeygateError {
+  return new KeygateError("CONFLICT", "conflict", { details: { reason } });
+}
+

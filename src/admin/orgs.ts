@@ -1,0 +1,66 @@
+/**
+ * @module
+ * `/_keygate/v1/orgs` (ADMIN_TOKEN only) and `/_keygate/v1/projects`.
+ */
+import { Hono, type MiddlewareHandler } from "hono";
+import { z } from "zod";
+import { insertOrg, insertProject, listOrgs, listProjects, orgExists } from "../db/orgs";
+import { KeygateError } from "../errors";
+import type { KeygateEnv } from "../gateway/context";
+import { requireScopes } from "../gateway/require-scopes";
+import { newId } from "../ids";
+import { OrgIdSchema, ProjectIdSchema } from "../schemas/key";
+import { actingOrg, actingProject, callerKey, notFound } from "./actor";
+import { readJson, readQuery } from "./input";
+import { page, PageQuerySchema } from "./pagination";
+
+const NameSchema = z.string().trim().min(1).max(200);
+const CreateOrgInputSchema = z.strictObject({ name: NameSchema });
+const CreateProjectInputSchema = z.strictObject({ org_id: OrgIdSchema.optional(), name: NameSchema, id: ProjectIdSchema.optional() });
+const ProjectListQuerySchema = PageQuerySchema.extend({ org_id: OrgIdSchema.optional() });
+
+/** Orgs span tenants, so only ADMIN_TOKEN manages them. */
+const requireAdminToken: MiddlewareHandler<KeygateEnv> = async (c, next) => {
+  if (c.var.caller.kind !== "admin") {
+    throw new KeygateError("FORBIDDEN", "insufficient_scope", { details: { reason: "orgs are managed with ADMIN_TOKEN only" } });
+  }
+  await next();
+};
+
+export const orgs = new Hono<KeygateEnv>();
+
+orgs.post("/", requireAdminToken, async (c) => {
+  const input = await readJson(c, CreateOrgInputSchema);
+  const org = { id: newId("org"), name: input.name, created_at: new Date().toISOString() };
+  await insertOrg(c.env.DB, org);
+  return c.json({ ok: true, data: org }, 201);
+});
+
+orgs.get("/", requireAdminToken, async (c) => {
+  const query = readQuery(c, PageQuerySchema);
+  const rows = await listOrgs(c.env.DB, { beforeId: query.cursor, limit: query.limit + 1 });
+  return c.json({ ok: true, ...page(rows, query.limit, (row) => row.id) });
+});
+
+export const projects = new Hono<KeygateEnv>();
+
+projects.post("/", requireScopes(["keygate:projects:write"]), async (c) => {
+  const input = await readJson(c, CreateProjectInputSchema);
+  if (callerKey(c)?.projectId) throw new KeygateError("FORBIDDEN", "project_mismatch");
+  const orgId = actingOrg(c, input.org_id, true);
+  if (!(await orgExists(c.env.DB, orgId))) throw notFound();
+  const project = { id: input.id ?? newId("prj"), org_id: orgId, name: input.name, created_at: new Date().toISOString() };
+  if (!(await insertProject(c.env.DB, project))) {
+    throw new KeygateError("CONFLICT", "conflict", { details: { reason: `project "${project.id}" already exists in this org` } });
+  }
+  return c.json({ ok: true, data: project }, 201);
+});
+
+projects.get("/", requireScopes(["keygate:keys:read"]), async (c) => {
+  const query = readQuery(c, ProjectListQuerySchema);
+  const rows = await listProjects(c.env.DB, actingOrg(c, query.org_id), actingProject(c, undefined), {
+    beforeId: query.cursor,
+    limit: query.limit + 1,
+  });
+  return c.json({ ok: true, ...page(rows, query.limit, (row) => `${row.org_id}/${row.id}`) });
+});

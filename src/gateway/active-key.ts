@@ -1,0 +1,69 @@
+/**
+ * @module
+ * The form of an API key that requests check against: its record with scopes and allowlists
+ * compiled once, as the key enters the isolate's cache.
+ */
+import { TieredCache } from "../cache/tiered";
+import type { KeyRecord } from "../schemas/key";
+import { compileIpAllowlist, compileOriginAllowlist, type IpAllowlist, type OriginAllowlist } from "./network";
+import { compileGrants, type GrantSet } from "./scopes";
+
+/** The fields of a key record that enforcement needs; this is what KV holds (no hash, no key). */
+export type KeyState = Pick<
+  KeyRecord,
+  | "id"
+  | "org_id"
+  | "project_id"
+  | "key_prefix"
+  | "scopes"
+  | "allowed_ips"
+  | "allowed_origins"
+  | "restrictions_mode"
+  | "not_before"
+  | "expires_at"
+  | "revoked_at"
+>;
+
+export interface ActiveKey {
+  id: string;
+  orgId: string;
+  projectId: string | null;
+  prefix: string;
+  scopes: readonly string[];
+  grants: GrantSet;
+  ips: IpAllowlist;
+  origins: OriginAllowlist;
+  reportOnly: boolean;
+  notBefore: number | null;
+  expiresAt: number | null;
+  revoked: boolean;
+}
+
+export function toKeyState(record: KeyRecord): KeyState {
+  const { id, org_id, project_id, key_prefix, scopes, allowed_ips, allowed_origins, restrictions_mode, not_before, expires_at, revoked_at } =
+    record;
+  return { id, org_id, project_id, key_prefix, scopes, allowed_ips, allowed_origins, restrictions_mode, not_before, expires_at, revoked_at };
+}
+
+export function compileKey(state: KeyState): ActiveKey {
+  return {
+    id: state.id,
+    orgId: state.org_id,
+    projectId: state.project_id,
+    prefix: state.key_prefix,
+    scopes: state.scopes,
+    grants: compileGrants(state.scopes),
+    ips: compileIpAllowlist(state.allowed_ips),
+    origins: compileOriginAllowlist(state.allowed_origins),
+    reportOnly: state.restrictions_mode === "report",
+    notBefore: state.not_before === null ? null : Date.parse(state.not_before),
+    expiresAt: state.expires_at === null ? null : Date.parse(state.expires_at),
+    revoked: state.revoked_at !== null,
+  };
+}
+
+/** API keys by SHA-256 hex digest. */
+export const keyCache = new TieredCache<KeyState, ActiveKey>({ namespace: "key", maxEntries: 10_000, compile: compileKey });
+
+/** Project existence by `<org_id>/<project_id>`. */
+export const projectCache = new TieredCache<true, true>({ namespace: "project", maxEntries: 10_000, compile: () => true });

@@ -1,0 +1,28 @@
+/**
+ * @module
+ * The gateway: every request outside `/_keygate` goes through these checks, top to bottom, and the
+ * first failure answers (SPEC §4): route, credential, revocation, validity window, IP, Origin,
+ * project, scopes; then the origin.
+ */
+import { Hono } from "hono";
+import { checkProject } from "./check-project";
+import type { KeygateEnv } from "./context";
+import { forward } from "./forward";
+import { matchRoute } from "./match-route";
+import { policyCors } from "./policy-cors";
+import { requireScopes } from "./require-scopes";
+import { checkKeyRestrictions } from "./restrictions";
+import { resolveCaller } from "./resolve-caller";
+
+export const gateway = new Hono<KeygateEnv>();
+
+gateway.use(policyCors());
+gateway.all(
+  "*",
+  matchRoute(),
+  resolveCaller({ allowAnonymous: (c) => c.var.route.route.public, acceptAdminToken: false }),
+  checkKeyRestrictions(),
+  checkProject(),
+  requireScopes((c) => c.var.route.route.scopes),
+  forward(),
+);

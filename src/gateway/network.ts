@@ -1,0 +1,336 @@
+/**
+ * @module
+ * Per-key network restrictions of SPEC §7: the IP/CIDR allowlist (`allowed_ips`) and the Origin
+ * allowlist (`allowed_origins`).
+ *
+ * Rules are validated by the admin API (`ipRuleIssue`, `originRuleIssue`), stored in canonical
+ * form (`normalizeIpRule`, `normalizeOriginRule`) and compiled once when a key enters the
+ * in-memory cache (`compileIpAllowlist`, `compileOriginAllowlist`); per request only the client's
+ * own IP or Origin is parsed. Compiled lists hold bigints and sets: keep them in memory, never in
+ * KV or JSON.
+ *
+ * IPv4 and IPv6 are kept apart, with one bridge: the IPv4-mapped block `::ffff:0:0/96` is IPv4.
+ * A mapped client address (`::ffff:10.1.2.3`) is checked as `10.1.2.3`, and a rule inside the
+ * mapped block (`::ffff:10.0.0.0/104`) as the IPv4 rule `10.0.0.0/8`. Wider IPv6 rules such as
+ * `::/0` therefore match IPv6 clients only; list `0.0.0.0/0` as well to allow every IPv4 client.
+ */
+import {
+  convertIPv4BinaryToString,
+  convertIPv4MappedIPv6ToIPv4,
+  convertIPv4ToBinary,
+  convertIPv6BinaryToString,
+  convertIPv6ToBinary,
+  isIPv4MappedIPv6,
+} from "hono/utils/ipaddr";
+
+type Family = 4 | 6;
+
+interface IpAddress {
+  family: Family;
+  value: bigint;
+}
+
+interface IpRule extends IpAddress {
+  prefix: number;
+}
+
+/** Host bits of an address are masked off before comparing: `value & mask === network`. */
+interface IpRange {
+  network: bigint;
+  mask: bigint;
+}
+
+/** A compiled `allowed_ips` list; build it with {@link compileIpAllowlist}. */
+export interface IpAllowlist {
+  readonly ipv4: readonly IpRange[];
+  readonly ipv6: readonly IpRange[];
+}
+
+const ADDRESS_BITS: Record<Family, number> = { 4: 32, 6: 128 };
+const MAPPED_PREFIX_BITS = 96;
+/** A CIDR prefix in decimal without sign or leading zeros; the range is checked per family. */
+const PREFIX_PATTERN = /^(?:0|[1-9][0-9]{0,2})$/;
+
+/**
+ * Parses an IPv4 address in strict dotted-quad form (no leading zeros, no short forms) or an IPv6
+ * address (RFC 4291 text, optionally with a trailing dotted quad). Zone ids (`fe80::1%eth0`) are
+ * refused: they name an interface of one machine and never appear in `CF-Connecting-IP`.
+ */
+function parseIpAddress(text: string): IpAddress | undefined {
+  try {
+    if (!text.includes(":")) return { family: 4, value: convertIPv4ToBinary(text) };
+    if (!text.includes("%")) return { family: 6, value: convertIPv6ToBinary(text) };
+  } catch {
+    // Hono's parsers throw a TypeError for anything they do not accept.
+  }
+  return undefined;
+}
+
+function parseIpRule(rule: string): IpRule | string {
+  const slash = rule.indexOf("/");
+  const address = parseIpAddress(slash === -1 ? rule : rule.slice(0, slash));
+  if (!address) return "not an IP address or CIDR";
+  const bits = ADDRESS_BITS[address.family];
+  if (slash === -1) return { ...address, prefix: bits };
+  const prefixText = rule.slice(slash + 1);
+  const prefix = Number(prefixText);
+  if (!PREFIX_PATTERN.test(prefixText) || prefix > bits) {
+    return `CIDR prefix must be an integer from 0 to ${bits} for IPv${address.family}`;
+  }
+  return { ...address, prefix };
+}
+
+function requireIpRule(rule: string): IpRule {
+  const parsed = parseIpRule(rule);
+  if (typeof parsed === "string") throw new TypeError(`Invalid IP rule "${rule}": ${parsed}`);
+  return parsed;
+}
+
+function prefixMask(family: Family, prefix: number): bigint {
+  const bits = BigInt(ADDRESS_BITS[family]);
+  return ((1n << BigInt(prefix)) - 1n) << (bits - BigInt(prefix));
+}
+
+/**
+ * Moves a rule inside `::ffff:0:0/96` to IPv4 (a client address is a full-length rule here), so
+ * that mapped and plain IPv4 compare alike.
+ */
+function unmapIpv4(rule: IpRule): IpRule {
+  if (rule.family !== 6 || rule.prefix < MAPPED_PREFIX_BITS || !isIPv4MappedIPv6(rule.value)) return rule;
+  return { family: 4, value: convertIPv4MappedIPv6ToIPv4(rule.value), prefix: rule.prefix - MAPPED_PREFIX_BITS };
+}
+
+/**
+ * Why `rule` is not a valid `allowed_ips` entry, for zod refinements of admin input.
+ *
+ * @param rule - An IPv4/IPv6 address (`203.0.113.7`, `2001:db8::1`) or CIDR (`10.0.0.0/8`).
+ * @returns `undefined` when valid, else a short message such as `"not an IP address or CIDR"`.
+ * @example
+ * ipRuleIssue("10.0.0.0/33"); // "CIDR prefix must be an integer from 0 to 32 for IPv4"
+ */
+export function ipRuleIssue(rule: string): string | undefined {
+  const parsed = parseIpRule(rule);
+  return typeof parsed === "string" ? parsed : undefined;
+}
+
+/**
+ * The canonical text of an `allowed_ips` entry, for storage: host bits of a CIDR are masked off
+ * (`10.1.2.3/8` → `10.0.0.0/8`), a full-length prefix is dropped (`10.0.0.1/32` → `10.0.0.1`),
+ * and IPv6 is written per RFC 5952 (lowercase, longest zero run compressed, mapped addresses as
+ * `::ffff:a.b.c.d`). Each address stays in the family it was written in.
+ *
+ * @param rule - A rule accepted by {@link ipRuleIssue}.
+ * @returns The canonical rule; equal rules give equal text.
+ * @throws {TypeError} When `rule` is invalid.
+ */
+export function normalizeIpRule(rule: string): string {
+  const { family, value, prefix } = requireIpRule(rule);
+  const network = value & prefixMask(family, prefix);
+  const address = family === 4 ? convertIPv4BinaryToString(network) : convertIPv6BinaryToString(network);
+  return prefix === ADDRESS_BITS[family] ? address : `${address}/${prefix}`;
+}
+
+/**
+ * Compiles an `allowed_ips` list into precomputed masks.
+ *
+ * @param rules - IPv4/IPv6 addresses and CIDRs, mixed; an empty list allows any IP.
+ * @returns The compiled list for {@link isIpAllowed}.
+ * @throws {TypeError} When a rule is invalid (the admin API validates before storing).
+ */
+export function compileIpAllowlist(rules: readonly string[]): IpAllowlist {
+  const ranges: Record<Family, IpRange[]> = { 4: [], 6: [] };
+  for (const rule of rules) {
+    const { family, value, prefix } = unmapIpv4(requireIpRule(rule));
+    const mask = prefixMask(family, prefix);
+    ranges[family].push({ network: value & mask, mask });
+  }
+  return { ipv4: ranges[4], ipv6: ranges[6] };
+}
+
+/**
+ * Whether the client may use a key with this IP allowlist.
+ *
+ * @param list - The key's compiled allowlist.
+ * @param clientIp - The `CF-Connecting-IP` value (never `X-Forwarded-For`).
+ * @returns `true` for an empty list; otherwise `true` only when the client IP parses and falls in
+ *   a rule. An IPv4-mapped IPv6 client is checked against the IPv4 rules.
+ */
+export function isIpAllowed(list: IpAllowlist, clientIp: string | null | undefined): boolean {
+  if (list.ipv4.length === 0 && list.ipv6.length === 0) return true;
+  const parsed = clientIp ? parseIpAddress(clientIp) : undefined;
+  if (!parsed) return false;
+  const { family, value } = unmapIpv4({ ...parsed, prefix: ADDRESS_BITS[parsed.family] });
+  return (family === 4 ? list.ipv4 : list.ipv6).some(({ network, mask }) => (value & mask) === network);
+}
+
+type Scheme = "http" | "https";
+
+interface Origin {
+  scheme: Scheme;
+  /** Lowercase; an IPv6 literal keeps its brackets; a wildcard rule's host excludes the `*.`. */
+  host: string;
+  /** Empty for the scheme's default port. */
+  port: string;
+  wildcard: boolean;
+}
+
+/** One-label wildcard: `https://*.example.com:8443` is `{ scheme, suffix: ".example.com", port }`. */
+interface WildcardOrigin {
+  scheme: Scheme;
+  suffix: string;
+  port: string;
+}
+
+/** A compiled `allowed_origins` list; build it with {@link compileOriginAllowlist}. */
+export interface OriginAllowlist {
+  /** Canonical exact origins. */
+  readonly exact: ReadonlySet<string>;
+  readonly wildcards: readonly WildcardOrigin[];
+}
+
+const DEFAULT_PORTS: Record<Scheme, string> = { http: "80", https: "443" };
+const ORIGIN_PATTERN = /^([a-z][a-z0-9+.-]*):\/\/([^/?#]*)([^]*)$/i;
+const AUTHORITY_PATTERN = /^(\[[^\]]*\]|[^:]*)(?::([^]*))?$/;
+const PORT_PATTERN = /^[1-9][0-9]{0,4}$/;
+const DNS_LABEL_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+const NUMERIC_LABEL_PATTERN = /^[0-9]+$/;
+const WILDCARD_PREFIX = "*.";
+
+function isScheme(scheme: string): scheme is Scheme {
+  return Object.hasOwn(DEFAULT_PORTS, scheme);
+}
+
+/** Letter-digit-hyphen labels; a numeric last label would make it an IPv4 address to a browser. */
+function isDnsName(host: string): boolean {
+  const labels = host.split(".");
+  return labels.every((label) => DNS_LABEL_PATTERN.test(label)) && !NUMERIC_LABEL_PATTERN.test(labels.at(-1) ?? "");
+}
+
+/** Checks a lowercase host; returns its canonical form or an issue. */
+function parseOriginHost(host: string, allowWildcard: boolean): Pick<Origin, "host" | "wildcard"> | string {
+  if (host.startsWith("[") && host.endsWith("]")) {
+    const address = parseIpAddress(host.slice(1, -1));
+    if (address?.family !== 6) return "invalid IPv6 host";
+    return { host: `[${convertIPv6BinaryToString(address.value)}]`, wildcard: false };
+  }
+  if (allowWildcard && host.startsWith(WILDCARD_PREFIX)) {
+    const parent = host.slice(WILDCARD_PREFIX.length);
+    if (!parent.includes(".") || !isDnsName(parent)) {
+      return "a wildcard needs at least two DNS labels after '*.'";
+    }
+    return { host: parent, wildcard: true };
+  }
+  if (allowWildcard && host.includes("*")) return "'*' must be the whole leftmost label ('https://*.example.com')";
+  if (!isDnsName(host) && parseIpAddress(host)?.family !== 4) {
+    return "invalid host (ASCII/punycode DNS name or IP address)";
+  }
+  return { host, wildcard: false };
+}
+
+/**
+ * Parses `scheme://host[:port]` strictly (no path, not even `/`, no query, fragment or userinfo)
+ * into canonical parts: scheme and host lowercased, default port dropped.
+ */
+function parseOrigin(text: string, allowWildcard: boolean): Origin | string {
+  const match = ORIGIN_PATTERN.exec(text);
+  if (!match) return "not an origin (scheme://host[:port])";
+  const [, rawScheme = "", authority = "", rest = ""] = match;
+  const scheme = rawScheme.toLowerCase();
+  if (!isScheme(scheme)) return "scheme must be http or https";
+  if (rest !== "") return "must not have a path, query or fragment";
+  if (authority.includes("@")) return "must not have userinfo";
+  const [, rawHost = "", rawPort] = AUTHORITY_PATTERN.exec(authority) ?? [];
+  if (rawHost === "") return "missing or invalid host";
+  if (rawPort !== undefined && !(PORT_PATTERN.test(rawPort) && Number(rawPort) <= 65535)) {
+    return "port must be an integer from 1 to 65535";
+  }
+  const host = parseOriginHost(rawHost.toLowerCase(), allowWildcard);
+  if (typeof host === "string") return host;
+  const port = rawPort === DEFAULT_PORTS[scheme] ? "" : (rawPort ?? "");
+  return { scheme, port, ...host };
+}
+
+function requireOriginRule(rule: string): Origin {
+  const parsed = parseOrigin(rule, true);
+  if (typeof parsed === "string") throw new TypeError(`Invalid origin rule "${rule}": ${parsed}`);
+  return parsed;
+}
+
+function formatOrigin({ scheme, host, port, wildcard }: Origin): string {
+  return `${scheme}://${wildcard ? WILDCARD_PREFIX : ""}${host}${port ? `:${port}` : ""}`;
+}
+
+/** Whether `host` is exactly one DNS label followed by `suffix` (`.example.com`). */
+function isOneLabelUnder(host: string, suffix: string): boolean {
+  return host.length > suffix.length && host.endsWith(suffix) && !host.slice(0, -suffix.length).includes(".");
+}
+
+/**
+ * Why `rule` is not a valid `allowed_origins` entry, for zod refinements of admin input.
+ *
+ * A rule is an exact origin `http(s)://host[:port]` or a one-label wildcard
+ * `https://*.example.com[:port]` (the `*` is the whole leftmost label, two or more labels follow).
+ * Anything with a path (even a trailing `/`), query, fragment or userinfo is refused, as are other
+ * schemes, scheme-less hosts, Unicode hosts (write punycode, as browsers send) and `null`.
+ *
+ * @param rule - The origin rule as entered.
+ * @returns `undefined` when valid, else a short message such as `"scheme must be http or https"`.
+ * @example
+ * originRuleIssue("https://app.example.com/"); // "must not have a path, query or fragment"
+ */
+export function originRuleIssue(rule: string): string | undefined {
+  const parsed = parseOrigin(rule, true);
+  return typeof parsed === "string" ? parsed : undefined;
+}
+
+/**
+ * The canonical text of an `allowed_origins` entry, for storage: scheme and host lowercased,
+ * default port dropped (`HTTPS://App.Example.com:443` → `https://app.example.com`), IPv6 hosts
+ * per RFC 5952. This is also how a browser serializes an `Origin` header.
+ *
+ * @param rule - A rule accepted by {@link originRuleIssue}.
+ * @returns The canonical rule.
+ * @throws {TypeError} When `rule` is invalid.
+ */
+export function normalizeOriginRule(rule: string): string {
+  return formatOrigin(requireOriginRule(rule));
+}
+
+/**
+ * Compiles an `allowed_origins` list into a set of exact origins and wildcard suffixes.
+ *
+ * @param rules - Origin rules; an empty list allows any origin.
+ * @returns The compiled list for {@link isOriginAllowed}.
+ * @throws {TypeError} When a rule is invalid (the admin API validates before storing).
+ */
+export function compileOriginAllowlist(rules: readonly string[]): OriginAllowlist {
+  const exact = new Set<string>();
+  const wildcards: WildcardOrigin[] = [];
+  for (const rule of rules) {
+    const parsed = requireOriginRule(rule);
+    if (parsed.wildcard) wildcards.push({ scheme: parsed.scheme, suffix: `.${parsed.host}`, port: parsed.port });
+    else exact.add(formatOrigin(parsed));
+  }
+  return { exact, wildcards };
+}
+
+/**
+ * Whether a request with this `Origin` header may use a key with this Origin allowlist.
+ *
+ * @param list - The key's compiled allowlist.
+ * @param requestOrigin - The `Origin` header value.
+ * @returns `true` for an empty list or a request without `Origin` (undefined, null or empty:
+ *   server to server); otherwise `true` only when the canonical origin is listed or matches a
+ *   wildcard with the same scheme and port. `Origin: null` and unparseable values are denied.
+ */
+export function isOriginAllowed(list: OriginAllowlist, requestOrigin: string | null | undefined): boolean {
+  if (list.exact.size === 0 && list.wildcards.length === 0) return true;
+  if (!requestOrigin) return true;
+  const origin = parseOrigin(requestOrigin, false);
+  if (typeof origin === "string") return false;
+  if (list.exact.has(formatOrigin(origin))) return true;
+  return list.wildcards.some(
+    ({ scheme, suffix, port }) =>
+      scheme === origin.scheme && port === origin.port && isOneLabelUnder(origin.host, suffix),
+  );
+}

@@ -1,0 +1,47 @@
+/**
+ * @module
+ * CORS from the policy's `cors` block (SPEC §5): preflights of routed paths are answered at the
+ * edge and never forwarded; every response to a listed origin, errors included, carries the CORS
+ * headers so browser clients can read a 401 or 403.
+ */
+import type { MiddlewareHandler } from "hono";
+import { cors } from "hono/cors";
+import type { KeygateEnv } from "./context";
+import { loadPolicy, type CompiledPolicy } from "./policy";
+
+const EXPOSED_HEADERS = ["x-request-id", "www-authenticate", "retry-after"];
+
+const middlewares = new WeakMap<CompiledPolicy, MiddlewareHandler<KeygateEnv>>();
+
+export function policyCors(): MiddlewareHandler<KeygateEnv> {
+  return async function policyCorsMiddleware(c, next) {
+    const policy = loadPolicy(c.env);
+    if (c.req.method === "OPTIONS" && policy.allowedMethods(c.req.path).length === 0) {
+      // Not a routed path: no preflight answer, but a listed origin may still read the 404.
+      const origin = c.req.header("origin");
+      if (origin !== undefined && policy.cors.origins.has(origin)) {
+        c.header("Access-Control-Allow-Origin", origin);
+        c.header("Access-Control-Allow-Credentials", "true");
+        c.header("Access-Control-Expose-Headers", EXPOSED_HEADERS.join(","));
+      }
+      c.header("Vary", "Origin");
+      return next();
+    }
+    return corsFor(policy)(c, next);
+  };
+}
+
+function corsFor(policy: CompiledPolicy): MiddlewareHandler<KeygateEnv> {
+  let middleware = middlewares.get(policy);
+  if (!middleware) {
+    middleware = cors({
+      origin: (origin) => (policy.cors.origins.has(origin) ? origin : null),
+      allowMethods: (_origin, c) => [...policy.allowedMethods(c.req.path), "OPTIONS"],
+      credentials: true,
+      maxAge: policy.cors.maxAge,
+      exposeHeaders: EXPOSED_HEADERS,
+    });
+    middlewares.set(policy, middleware);
+  }
+  return middleware;
+}

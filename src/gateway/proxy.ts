@@ -1,0 +1,153 @@
+/**
+ * @module
+ * Forwarding an allowed request to the origin (SPEC §6): credentials and client-sent `x-keygate-*`
+ * headers are stripped, the trusted identity and its signature added, and the request and response
+ * bodies streamed through. Without an origin, ECHO answers with what would have been forwarded.
+ */
+import type { Config } from "../env";
+import { KeygateError } from "../errors";
+import { IDENTITY_HEADERS, KEYGATE_HEADER_PREFIX, type KeygateIdentity } from "../origin/identity";
+import { signKeygateRequest } from "../origin/signature";
+
+/** The matched path and its query string (`""` or `?…`), as they go to the origin. */
+export interface ProxyTarget {
+  path: string;
+  search: string;
+}
+
+const HOP_BY_HOP = new Set(["connection", "keep-alive", "te", "trailer", "transfer-encoding", "upgrade"]);
+const BODYLESS_METHODS = new Set(["GET", "HEAD"]);
+// Two Authorization headers arrive comma-joined; a Bearer among them is still Keygate's credential.
+const BEARER_SCHEME = /(?:^|,)\s*bearer(?:\s|$)/i;
+// Echo resolves the target like an origin at the root would, so it shows the exact forwarded path.
+const ECHO_BASE = new URL("http://echo.invalid");
+
+/**
+ * The `x-keygate-*` headers that tell the origin who is calling; empty values are left out.
+ * @example identityHeaders({ caller: "api_key", keyId: "key_1", scopes: ["a:b", "c:d"], requestId: "r" })
+ * // { "x-keygate-caller": "api_key", "x-keygate-key-id": "key_1", "x-keygate-scopes": "a:b c:d", "x-keygate-request-id": "r" }
+ */
+export function identityHeaders(identity: KeygateIdentity): Record<string, string> {
+  const values = { ...identity, scopes: identity.scopes.join(" ") };
+  const headers: Record<string, string> = {};
+  for (const [field, name] of Object.entries(IDENTITY_HEADERS) as [keyof KeygateIdentity, string][]) {
+    const value = values[field];
+    if (value) headers[name] = value;
+  }
+  return headers;
+}
+
+/**
+ * Sends an allowed request to `ORIGIN_URL` + `target` and returns the origin's response as is
+ * (redirects not followed, hop-by-hop headers removed); with no origin and ECHO on, returns
+ * `{ echo: true, method, path, query, headers }` describing what would be sent.
+ * The timeout covers the wait for the response headers, not a long streamed body.
+ * @throws KeygateError `GATEWAY_TIMEOUT` "origin timeout" when the origin does not answer within
+ *   `config.originTimeoutMs`; `BAD_GATEWAY` "origin unreachable" when it cannot be reached or no
+ *   origin is configured; `BAD_REQUEST` when the path would escape ORIGIN_URL's base path.
+ */
+export async function forwardToOrigin(
+  request: Request,
+  target: ProxyTarget,
+  identity: KeygateIdentity,
+  config: Config,
+): Promise<Response> {
+  const base = config.originUrl ?? (config.echo ? ECHO_BASE : undefined);
+  if (!base) throw new KeygateError("BAD_GATEWAY", "origin unreachable");
+  const url = joinOriginUrl(base, target);
+  const headers = await outgoingHeaders(request, url, identity, config);
+  return config.originUrl ? fetchOrigin(request, url, headers, config.originTimeoutMs) : echo(request.method, url, headers);
+}
+
+function joinOriginUrl(base: URL, target: ProxyTarget): URL {
+  const basePath = base.pathname.replace(/\/+$/, "");
+  const url = new URL(base);
+  // Assigned, not resolved against the base: a target such as `//evil.example/x` must stay a path.
+  url.pathname = basePath + target.path;
+  url.search = target.search;
+  url.hash = "";
+  if (!url.pathname.startsWith(`${basePath}/`)) {
+    throw KeygateError.badRequest([{ path: "path", message: "escapes the origin's base path" }]);
+  }
+  return url;
+}
+
+async function outgoingHeaders(request: Request, url: URL, identity: KeygateIdentity, config: Config): Promise<Headers> {
+  const headers = new Headers(request.headers);
+  removeHopByHop(headers);
+  deleteHeaders(headers, (name) => name === "host" || name === "x-api-key" || name.startsWith(KEYGATE_HEADER_PREFIX));
+  if (BEARER_SCHEME.test(headers.get("authorization") ?? "")) headers.delete("authorization");
+  const cookie = withoutCookies(headers.get("cookie"), config.sessionCookieNames);
+  if (cookie) headers.set("cookie", cookie);
+  else headers.delete("cookie");
+
+  for (const [name, value] of Object.entries(identityHeaders(identity))) headers.set(name, value);
+  const [secret] = config.originSecrets;
+  if (secret) {
+    const signature = await signKeygateRequest(secret, {
+      timestamp: Math.floor(Date.now() / 1000),
+      method: request.method,
+      pathAndQuery: url.pathname + url.search,
+      identity,
+    });
+    for (const [name, value] of Object.entries(signature)) headers.set(name, value);
+  }
+  return headers;
+}
+
+async function fetchOrigin(request: Request, url: URL, headers: Headers, timeoutMs: number): Promise<Response> {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), timeoutMs);
+  let response: Response;
+  try {
+    response = await fetch(url, {
+      method: request.method,
+      headers,
+      body: BODYLESS_METHODS.has(request.method) ? null : request.body,
+      redirect: "manual",
+      cache: "no-store",
+      signal: controller.signal,
+    });
+  } catch {
+    // The cause may name the origin's address; the client only learns which of the two it was.
+    throw controller.signal.aborted
+      ? new KeygateError("GATEWAY_TIMEOUT", "origin timeout")
+      : new KeygateError("BAD_GATEWAY", "origin unreachable");
+  } finally {
+    clearTimeout(timer);
+  }
+  const proxied = new Response(response.body, response);
+  removeHopByHop(proxied.headers);
+  return proxied;
+}
+
+function echo(method: string, url: URL, headers: Headers): Response {
+  return Response.json({
+    echo: true,
+    method,
+    path: url.pathname,
+    query: url.search.slice(1),
+    headers: Object.fromEntries(headers),
+  });
+}
+
+/** Removes the session cookie pairs and keeps the others. */
+function withoutCookies(cookie: string | null, sessionCookieNames: readonly string[]): string {
+  if (!cookie) return "";
+  return cookie
+    .split(";")
+    .map((pair) => pair.trim())
+    .filter((pair) => pair !== "" && !sessionCookieNames.includes(pair.split("=", 1)[0]!.trim()))
+    .join("; ");
+}
+
+function removeHopByHop(headers: Headers): void {
+  const listed = (headers.get("connection") ?? "").split(",").map((token) => token.trim().toLowerCase());
+  deleteHeaders(headers, (name) => HOP_BY_HOP.has(name) || name.startsWith("proxy-") || listed.includes(name));
+}
+
+function deleteHeaders(headers: Headers, shouldDelete: (name: string) => boolean): void {
+  for (const name of [...headers.keys()]) {
+    if (shouldDelete(name)) headers.delete(name);
+  }
+}

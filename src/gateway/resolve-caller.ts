@@ -1,0 +1,86 @@
+/**
+ * @module
+ * Resolves the request's credential to a caller (SPEC §1, §2): API keys through the tiered cache;
+ * ADMIN_TOKEN where the admin API accepts it. OAuth bearer tokens and dashboard sessions have their
+ * slots here and fail closed until their verifiers land.
+ */
+import type { Context, MiddlewareHandler } from "hono";
+import { timingSafeEqual } from "hono/utils/buffer";
+import { getConfig } from "../env";
+import { KeygateError } from "../errors";
+import { readDb } from "../db/session";
+import { findKeyByHash } from "../db/keys";
+import { keyCache, toKeyState, type ActiveKey } from "./active-key";
+import { hashApiKey, parseApiKey } from "./api-key";
+import { cacheContext } from "./cache-context";
+import type { Caller, KeygateEnv } from "./context";
+import { readCredential } from "./credentials";
+
+export interface ResolveCallerOptions {
+  /** Whether a request without any credential may pass as `anonymous` (public routes). */
+  allowAnonymous(c: Context<KeygateEnv>): boolean;
+  /** Whether `Authorization: Bearer <ADMIN_TOKEN>` is accepted (the admin API only). */
+  acceptAdminToken: boolean;
+}
+
+/**
+ * Sets `c.var.caller`.
+ * @throws {KeygateError} 401 for a missing or invalid credential, 503 when the key store is down.
+ */
+export function resolveCaller(options: ResolveCallerOptions): MiddlewareHandler<KeygateEnv> {
+  return async function resolveCallerMiddleware(c, next) {
+    c.set("caller", await callerOf(c, options));
+    await next();
+  };
+}
+
+async function callerOf(c: Context<KeygateEnv>, options: ResolveCallerOptions): Promise<Caller> {
+  const config = getConfig(c.env);
+  const credential = readCredential(c.req.raw.headers, config.sessionCookieNames);
+  switch (credential.kind) {
+    case "none":
+      if (options.allowAnonymous(c)) return { kind: "anonymous" };
+      throw new KeygateError("UNAUTHORIZED", "missing credentials");
+    case "api_key": {
+      const key = await lookupApiKey(c, credential.value);
+      if (!key) throw invalidApiKey(c);
+      return { kind: "api_key", key };
+    }
+    case "bearer":
+      if (options.acceptAdminToken && (await isAdminToken(credential.value, config.adminTokens))) return { kind: "admin" };
+      throw new KeygateError("UNAUTHORIZED", "invalid token", { headers: { "WWW-Authenticate": 'Bearer error="invalid_token"' } });
+    case "session":
+      throw new KeygateError("UNAUTHORIZED", "invalid session");
+  }
+}
+
+/** The active key for a raw key, `null` when malformed, of the other env or unknown. */
+async function lookupApiKey(c: Context<KeygateEnv>, raw: string): Promise<ActiveKey | null> {
+  const parsed = parseApiKey(raw, getConfig(c.env).keyEnv);
+  if (!parsed.ok) return null;
+  const hash = await hashApiKey(parsed.key);
+  return keyCache.get(cacheContext(c), hash, async () => {
+    const stored = await findKeyByHash(readDb(c.env), hash);
+    return stored ? toKeyState(stored.record) : null;
+  });
+}
+
+/** A 401 `invalid api key`, with RFC 6750's challenge when the key came as a bearer token. */
+export function invalidApiKey(c: Context<KeygateEnv>): KeygateError {
+  return new KeygateError("UNAUTHORIZED", "invalid api key", { headers: bearerChallenge(c, "invalid_token") });
+}
+
+/** RFC 6750 `WWW-Authenticate` for callers that sent `Authorization: Bearer`, else nothing. */
+export function bearerChallenge(c: Context<KeygateEnv>, error: string, scope?: readonly string[]): Record<string, string> {
+  if (!c.req.header("authorization")?.match(/^bearer\b/i) || c.req.header("x-api-key") !== undefined) return {};
+  const scopePart = scope ? `, scope="${scope.join(" ")}"` : "";
+  return { "WWW-Authenticate": `Bearer error="${error}"${scopePart}` };
+}
+
+async function isAdminToken(token: string, adminTokens: readonly string[]): Promise<boolean> {
+  let match = false;
+  for (const adminToken of adminTokens) {
+    if (await timingSafeEqual(token, adminToken)) match = true;
+  }
+  return match;
+}

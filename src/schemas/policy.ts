@@ -1,0 +1,75 @@
+/**
+ * @module
+ * The policy JSON of SPEC §5: the scope catalog, presets, CORS and routes. Every object is strict,
+ * so a misspelt field is an error rather than a silently ignored setting. Cross-checks between
+ * entries (route scopes in the catalog, reserved paths, …) run in `compilePolicy`.
+ */
+import { z } from "zod";
+import { SCOPE_PATTERN, ScopeOrWildcardSchema, ScopeSchema, WILDCARD_PATTERN } from "./scope";
+
+/** Methods a route may name; `*` is any of them. */
+export const ROUTE_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as const;
+
+const MAX_CORS_MAX_AGE = 86_400;
+const DEFAULT_CORS_MAX_AGE = 600;
+
+/** RFC 9110 `token`: what a header name may contain. */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+const DescriptionSchema = z.string().trim().min(1, "needs a description");
+
+const CatalogKeySchema = z
+  .string()
+  .regex(SCOPE_PATTERN, "must be 2 or 3 segments of [a-z0-9][a-z0-9_-]* joined by ':'");
+
+const WildcardKeySchema = z.string().regex(WILDCARD_PATTERN, "must be `*` or `prefix:*`");
+
+const PresetNameSchema = z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, "must match [a-z0-9][a-z0-9_-]*");
+
+/** `scheme://host[:port]` exactly as browsers send it in `Origin` (lowercase, no default port). */
+const OriginSchema = z.string().refine(isCanonicalOrigin, "must be an exact origin like https://app.example.com");
+
+const CorsSchema = z.strictObject({
+  origins: z.array(OriginSchema).default([]),
+  max_age: z.number().int().min(0).max(MAX_CORS_MAX_AGE).default(DEFAULT_CORS_MAX_AGE),
+});
+
+/** Where a request names its project: a path parameter, a query parameter or a header. */
+export const ProjectLocatorSchema = z.union([
+  z.strictObject({ param: z.string().min(1) }),
+  z.strictObject({ query: z.string().min(1) }),
+  z.strictObject({ header: z.string().regex(HEADER_NAME, "is not a header name") }),
+]);
+export type ProjectLocator = z.infer<typeof ProjectLocatorSchema>;
+
+export const RouteSchema = z.strictObject({
+  method: z.enum([...ROUTE_METHODS, "*"]),
+  path: z.string().startsWith("/", "must start with /"),
+  scopes: z.array(ScopeSchema).default([]),
+  public: z.boolean().default(false),
+  project: z
+    .union([ProjectLocatorSchema, z.literal("origin")], {
+      error: 'must be {"param": name}, {"query": name}, {"header": name} or "origin"',
+    })
+    .optional(),
+});
+export type Route = z.infer<typeof RouteSchema>;
+
+/** The whole policy document. */
+export const PolicySchema = z.strictObject({
+  scopes: z.record(CatalogKeySchema, DescriptionSchema),
+  wildcards: z.record(WildcardKeySchema, DescriptionSchema).default({}),
+  presets: z.record(PresetNameSchema, z.array(ScopeOrWildcardSchema).min(1)).default({}),
+  cors: CorsSchema.default({ origins: [], max_age: DEFAULT_CORS_MAX_AGE }),
+  routes: z.array(RouteSchema).min(1),
+});
+export type Policy = z.infer<typeof PolicySchema>;
+
+function isCanonicalOrigin(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return (url.protocol === "https:" || url.protocol === "http:") && url.origin === value;
+  } catch {
+    return false;
+  }
+}
