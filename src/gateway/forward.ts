@@ -23,6 +23,6 @@ function identityOf(caller: Caller, projectId: string | undefined, requestId: st
     case "admin":
       return { caller: "admin", scopes: [], requestId };
     case "anonymous":
-      return { caller: "admin", scopes: [], requestId };
+      return { scopes: [], requestId };
   }
 }

@@ -19,12 +19,14 @@ export function policyCors(): MiddlewareHandler<KeygateEnv> {
     if (c.req.method === "OPTIONS" && policy.allowedMethods(c.req.path).length === 0) {
       // Not a routed path: no preflight answer, but a listed origin may still read the 404.
       const origin = c.req.header("origin");
+      // Set on c.res (not c.header) so they survive the error response replacing it.
+      const headers = c.res.headers;
       if (origin !== undefined && policy.cors.origins.has(origin)) {
-        c.header("Access-Control-Allow-Origin", origin);
-        c.header("Access-Control-Allow-Credentials", "true");
-        c.header("Access-Control-Expose-Headers", EXPOSED_HEADERS.join(","));
+        headers.set("Access-Control-Allow-Origin", origin);
+        headers.set("Access-Control-Allow-Credentials", "true");
+        headers.set("Access-Control-Expose-Headers", EXPOSED_HEADERS.join(","));
       }
-      c.header("Vary", "Origin");
+      headers.append("Vary", "Origin");
       return next();
     }
     return corsFor(policy)(c, next);

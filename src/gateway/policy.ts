@@ -7,15 +7,13 @@
 import { METHOD_NAME_ALL, type Params } from "hono/router";
 import { TrieRouter } from "hono/router/trie-router";
 import { checkOptionalParameter, getPattern, splitRoutingPath, tryDecodeURIComponent } from "hono/utils/url";
+import type { core } from "zod";
 import bundledPolicy from "../../policy.json";
 import { type Issue, KeygateError } from "../errors";
-import type { core } from "zod";
 import { ProjectIdSchema } from "../schemas/key";
 import { type Policy, PolicySchema, type ProjectLocator, ROUTE_METHODS, type Route } from "../schemas/policy";
 import { WILDCARD_PATTERN } from "../schemas/scope";
 import { type Catalog, satisfies } from "./scopes";
-
-export type { ProjectLocator };
 
 /** One policy route, as the gateway checks it. */
 export interface CompiledRoute {
@@ -62,6 +60,7 @@ const RESERVED_PATH = /^\/_keygate(?:[/*]|$)/;
 /** The raw path of a URL: after the authority, before `?` or `#`. */
 const RAW_PATH = /^(?:[a-z][a-z0-9+.-]*:\/\/[^/\\?#]*)?([^?#]*)/i;
 const ENCODED_SEPARATOR = /%(?:2f|5c|00)/i;
+const ENCODED_NAMES: Record<string, string> = { "%2f": "/", "%5c": "\\", "%00": "NUL" };
 const DOT_SEGMENT = /^(?:\.|%2e){1,2}$/i;
 
 /**
@@ -111,6 +110,8 @@ export function compilePolicy(raw: unknown): CompiledPolicy {
   };
 }
 
+const loaded = new Map<string, CompiledPolicy | KeygateError>();
+
 /**
  * The isolate's compiled policy: `env.POLICY` when set, else the bundled `policy.json`. Each
  * distinct source is compiled once; an invalid one throws the same error on every call, so every
@@ -129,8 +130,6 @@ export function loadPolicy(env: { POLICY?: string }): CompiledPolicy {
   if (result instanceof KeygateError) throw result;
   return result;
 }
-
-const loaded = new Map<string, CompiledPolicy | KeygateError>();
 
 function compileSource(source: string): CompiledPolicy | KeygateError {
   try {
@@ -163,7 +162,8 @@ export function requestPathIssue(url: string): string | undefined {
   const path = RAW_PATH.exec(url)?.[1] ?? "";
   if (path.includes("\\")) return "the path contains a backslash";
   if (path.includes("\0")) return "the path contains a NUL";
-  if (ENCODED_SEPARATOR.test(path)) return "the path contains an encoded /, \\ or NUL";
+  const encoded = ENCODED_SEPARATOR.exec(path)?.[0];
+  if (encoded) return `the path contains an encoded ${ENCODED_NAMES[encoded.toLowerCase()]} (${encoded})`;
   const segments = path.split("/").slice(1);
   if (segments.some((segment) => DOT_SEGMENT.test(segment))) return "the path contains a . or .. segment";
   if (segments.slice(0, -1).includes("")) return "the path contains an empty segment (//)";
@@ -200,9 +200,10 @@ export function locateProject(
 
 function projectIdAt(path: string, value: string | undefined): ProjectLocation {
   if (value === undefined) return { ok: true, projectId: undefined };
-  const parsed = ProjectIdSchema.safeParse(value);
-  if (!parsed.success) return { ok: false, issue: { path, message: `project id ${parsed.error.issues[0]?.message}` } };
-  return { ok: true, projectId: parsed.data };
+  if (!ProjectIdSchema.safeParse(value).success) {
+    return { ok: false, issue: { path, message: "a project id must match [A-Za-z0-9_-]{1,64}" } };
+  }
+  return { ok: true, projectId: value };
 }
 
 function twoProjects(path: string): ProjectLocation {
@@ -237,11 +238,8 @@ function crossCheck(policy: Policy): Issue[] {
 }
 
 function* routeIssues(route: Route, scopes: Policy["scopes"]): Generator<{ path: PropertyKey[]; message: string }> {
-  if (RESERVED_PATH.test(route.path)) yield { path: ["path"], message: "/_keygate/* is reserved" };
-  else {
-    const invalidPattern = patternError(route.path);
-    if (invalidPattern) yield { path: ["path"], message: invalidPattern };
-  }
+  const pathIssue = RESERVED_PATH.test(route.path) ? "/_keygate/* is reserved" : patternError(route.path);
+  if (pathIssue) yield { path: ["path"], message: pathIssue };
   for (const [i, scope] of route.scopes.entries()) {
     if (!Object.hasOwn(scopes, scope)) yield { path: ["scopes", i], message: `"${scope}" is not in the catalog` };
   }
@@ -291,6 +289,7 @@ function methodsOf(routeMethod: string): readonly string[] {
 function decodeParams(params: Params): Record<string, string> {
   const decoded: Record<string, string> = {};
   for (const [name, value] of Object.entries(params)) {
+    // TrieRouter fills each key a route may have; one it could not fill is left undefined.
     if (value !== undefined) decoded[name] = tryDecodeURIComponent(value);
   }
   return decoded;

@@ -24,8 +24,12 @@ const ECHO_BASE = new URL("http://echo.invalid");
 
 /**
  * The `x-keygate-*` headers that tell the origin who is calling; empty values are left out.
- * @example identityHeaders({ caller: "api_key", keyId: "key_1", scopes: ["a:b", "c:d"], requestId: "r" })
- * // { "x-keygate-caller": "api_key", "x-keygate-key-id": "key_1", "x-keygate-scopes": "a:b c:d", "x-keygate-request-id": "r" }
+ * @example
+ * ```ts
+ * identityHeaders({ caller: "api_key", keyId: "key_1", scopes: ["a:b", "c:d"], requestId: "r" });
+ * // { "x-keygate-caller": "api_key", "x-keygate-key-id": "key_1",
+ * //   "x-keygate-scopes": "a:b c:d", "x-keygate-request-id": "r" }
+ * ```
  */
 export function identityHeaders(identity: KeygateIdentity): Record<string, string> {
   const values = { ...identity, scopes: identity.scopes.join(" ") };
@@ -56,7 +60,9 @@ export async function forwardToOrigin(
   if (!base) throw new KeygateError("BAD_GATEWAY", "origin unreachable");
   const url = joinOriginUrl(base, target);
   const headers = await outgoingHeaders(request, url, identity, config);
-  return config.originUrl ? fetchOrigin(request, url, headers, config.originTimeoutMs) : echo(request.method, url, headers);
+  return config.originUrl
+    ? fetchOrigin(request, url, headers, config.originTimeoutMs)
+    : echo(request.method, url, headers);
 }
 
 function joinOriginUrl(base: URL, target: ProxyTarget): URL {
@@ -72,7 +78,12 @@ function joinOriginUrl(base: URL, target: ProxyTarget): URL {
   return url;
 }
 
-async function outgoingHeaders(request: Request, url: URL, identity: KeygateIdentity, config: Config): Promise<Headers> {
+async function outgoingHeaders(
+  request: Request,
+  url: URL,
+  identity: KeygateIdentity,
+  config: Config,
+): Promise<Headers> {
   const headers = new Headers(request.headers);
   removeHopByHop(headers);
   deleteHeaders(headers, (name) => name === "host" || name === "x-api-key" || name.startsWith(KEYGATE_HEADER_PREFIX));

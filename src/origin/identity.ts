@@ -9,7 +9,8 @@ export type Caller = "api_key" | "oauth" | "session" | "admin";
 
 /** The identity Keygate resolved and the origin receives. */
 export interface KeygateIdentity {
-  caller: Caller;
+  /** Absent for an anonymous request on a public route. */
+  caller?: Caller;
   keyId?: string;
   orgId?: string;
   /** The checked or bound project. */
@@ -38,6 +39,6 @@ export const IDENTITY_HEADERS = {
 const CALLERS: ReadonlySet<string> = new Set<Caller>(["api_key", "oauth", "session", "admin"]);
 
 /** Narrows a header value to a {@link Caller}. */
-export function isCaller(value: string | null): value is Caller {
-  return value !== null && CALLERS.has(value);
+export function isCaller(value: string): value is Caller {
+  return CALLERS.has(value);
 }

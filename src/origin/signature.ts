@@ -62,7 +62,7 @@ export type VerifyResult =
  */
 export function signatureBase({ timestamp, method, pathAndQuery, identity }: SignatureInput): string {
   const fields = [
-    identity.caller,
+    identity.caller ?? "",
     identity.keyId ?? "",
     identity.orgId ?? "",
     identity.projectId ?? "",
@@ -139,9 +139,9 @@ async function verifiesWithAny(secrets: readonly string[], mac: Uint8Array, data
 }
 
 function readIdentity(headers: Headers): KeygateIdentity | undefined {
-  const caller = headers.get(IDENTITY_HEADERS.caller);
-  if (!isCaller(caller)) return undefined;
   const optional = (name: string) => headers.get(name) || undefined;
+  const caller = optional(IDENTITY_HEADERS.caller);
+  if (caller !== undefined && !isCaller(caller)) return undefined;
   return {
     caller,
     keyId: optional(IDENTITY_HEADERS.keyId),

@@ -5,7 +5,7 @@
  * entries (route scopes in the catalog, reserved paths, …) run in `compilePolicy`.
  */
 import { z } from "zod";
-import { SCOPE_PATTERN, ScopeOrWildcardSchema, ScopeSchema, WILDCARD_PATTERN } from "./scope";
+import { ScopeOrWildcardSchema, ScopeSchema, WILDCARD_PATTERN } from "./scope";
 
 /** Methods a route may name; `*` is any of them. */
 export const ROUTE_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as const;
@@ -17,10 +17,6 @@ const DEFAULT_CORS_MAX_AGE = 600;
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 const DescriptionSchema = z.string().trim().min(1, "needs a description");
-
-const CatalogKeySchema = z
-  .string()
-  .regex(SCOPE_PATTERN, "must be 2 or 3 segments of [a-z0-9][a-z0-9_-]* joined by ':'");
 
 const WildcardKeySchema = z.string().regex(WILDCARD_PATTERN, "must be `*` or `prefix:*`");
 
@@ -35,14 +31,14 @@ const CorsSchema = z.strictObject({
 });
 
 /** Where a request names its project: a path parameter, a query parameter or a header. */
-export const ProjectLocatorSchema = z.union([
+const ProjectLocatorSchema = z.union([
   z.strictObject({ param: z.string().min(1) }),
   z.strictObject({ query: z.string().min(1) }),
   z.strictObject({ header: z.string().regex(HEADER_NAME, "is not a header name") }),
 ]);
 export type ProjectLocator = z.infer<typeof ProjectLocatorSchema>;
 
-export const RouteSchema = z.strictObject({
+const RouteSchema = z.strictObject({
   method: z.enum([...ROUTE_METHODS, "*"]),
   path: z.string().startsWith("/", "must start with /"),
   scopes: z.array(ScopeSchema).default([]),
@@ -57,7 +53,7 @@ export type Route = z.infer<typeof RouteSchema>;
 
 /** The whole policy document. */
 export const PolicySchema = z.strictObject({
-  scopes: z.record(CatalogKeySchema, DescriptionSchema),
+  scopes: z.record(ScopeSchema, DescriptionSchema),
   wildcards: z.record(WildcardKeySchema, DescriptionSchema).default({}),
   presets: z.record(PresetNameSchema, z.array(ScopeOrWildcardSchema).min(1)).default({}),
   cors: CorsSchema.default({ origins: [], max_age: DEFAULT_CORS_MAX_AGE }),

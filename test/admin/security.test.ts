@@ -1,0 +1,87 @@
+/**
+ * One permission matrix for every admin route (SPEC §8): who may call it, and what everyone else
+ * gets. Each route is tried by every caller kind; nothing but the expected status is accepted.
+ */
+import { beforeAll, describe, expect, it } from "vitest";
+import { ADMIN_TOKEN, admin, createKey, createOrg, createProject } from "../helpers/worker";
+
+type CallerName = "anonymous" | "adminToken" | "wrongToken" | "noKeygateScopes" | "keysRead" | "keysWrite" | "projectsWrite" | "revokedAdmin" | "otherOrgAdmin";
+
+interface RouteCase {
+  name: string;
+  request: (ctx: Context) => [method: string, path: string, body?: unknown];
+  /** Statuses per caller; callers left out must get 401 (no valid credential) or 403. */
+  expect: Partial<Record<CallerName, number>>;
+}
+
+interface Context {
+  org: string;
+  targetKeyId: string;
+}
+
+let ctx: Context;
+const auth: Record<CallerName, Record<string, string>> = {} as never;
+
+beforeAll(async () => {
+  const org = await createOrg("Matrix");
+  const other = await createOrg("Elsewhere");
+  await createProject(org, "p1");
+  const key = (scopes: string[], orgId = org) => createKey({ org_id: orgId, scopes }).then((k) => ({ authorization: `Bearer ${k.key}` }));
+  const target = await createKey({ org_id: org, scopes: ["content:read"] });
+  const revoked = await createKey({ org_id: org, scopes: ["keygate:keys:write", "keygate:projects:write", "content:read"] });
+  await admin("DELETE", `/keys/${revoked.id}`);
+  Object.assign(auth, {
+    anonymous: {},
+    adminToken: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    wrongToken: { authorization: `Bearer ${ADMIN_TOKEN}x` },
+    noKeygateScopes: await key(["*"]),
+    keysRead: await key(["keygate:keys:read"]),
+    keysWrite: await key(["keygate:keys:write", "content:read"]),
+    projectsWrite: await key(["keygate:projects:write"]),
+    revokedAdmin: { "x-api-key": revoked.key },
+    otherOrgAdmin: await key(["keygate:keys:write", "keygate:projects:write", "content:read"], other),
+  });
+  ctx = { org, targetKeyId: target.id };
+});
+
+const routes: RouteCase[] = [
+  { name: "POST /orgs", request: () => ["POST", "/orgs", { name: "n" }], expect: { adminToken: 201 } },
+  { name: "GET /orgs", request: () => ["GET", "/orgs"], expect: { adminToken: 200 } },
+  {
+    name: "POST /projects",
+    request: (c) => ["POST", "/projects", { org_id: c.org, name: "n" }],
+    expect: { adminToken: 201, projectsWrite: 201, otherOrgAdmin: 404 },
+  },
+  { name: "GET /projects", request: (c) => ["GET", `/projects?org_id=${c.org}`], expect: { adminToken: 200, keysRead: 200, keysWrite: 200, otherOrgAdmin: 404 } },
+  {
+    name: "POST /keys",
+    request: (c) => ["POST", "/keys", { org_id: c.org, name: "n", scopes: ["content:read"] }],
+    expect: { adminToken: 201, keysWrite: 201, otherOrgAdmin: 404 },
+  },
+  { name: "GET /keys", request: (c) => ["GET", `/keys?org_id=${c.org}`], expect: { adminToken: 200, keysRead: 200, keysWrite: 200, otherOrgAdmin: 404 } },
+  { name: "GET /keys/:id", request: (c) => ["GET", `/keys/${c.targetKeyId}`], expect: { adminToken: 200, keysRead: 200, keysWrite: 200, otherOrgAdmin: 404 } },
+  { name: "PATCH /keys/:id", request: (c) => ["PATCH", `/keys/${c.targetKeyId}`, { name: "renamed" }], expect: { adminToken: 200, keysWrite: 200, otherOrgAdmin: 404 } },
+];
+
+const callers: CallerName[] = ["anonymous", "adminToken", "wrongToken", "noKeygateScopes", "keysRead", "keysWrite", "projectsWrite", "revokedAdmin", "otherOrgAdmin"];
+const unauthenticated = new Set<CallerName>(["anonymous", "wrongToken", "revokedAdmin"]);
+
+describe.each(routes)("$name", (route) => {
+  it.each(callers)("answers the expected status to %s", async (caller) => {
+    const [method, path, body] = route.request(ctx);
+    const res = await admin(method, path, body, auth[caller]);
+    const expected = route.expect[caller] ?? (unauthenticated.has(caller) ? 401 : 403);
+    expect(res.status, `${caller}: ${await res.clone().text()}`).toBe(expected);
+  });
+});
+
+describe("GET /_keygate/v1/scopes", () => {
+  it("is public and lists the catalog, wildcards, presets and Keygate's own scopes", async () => {
+    const res = await admin("GET", "/scopes", undefined, {});
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { data: Record<string, Record<string, unknown>> };
+    expect(Object.keys(body.data)).toEqual(expect.arrayContaining(["scopes", "wildcards", "presets", "keygate"]));
+    expect(body.data.scopes?.["content:read"]).toBeTypeOf("string");
+    expect(body.data.keygate?.["keygate:keys:write"]).toBeTypeOf("string");
+  });
+});

@@ -1,0 +1,42 @@
+/**
+ * SPEC §1: the first credential present decides alone, even when it is empty or invalid.
+ */
+import { beforeAll, describe, expect, it } from "vitest";
+import { generateApiKey } from "../../src/gateway/api-key";
+import { call, createKey, createOrg, json } from "../helpers/worker";
+
+let validKey: string;
+const invalidKey = generateApiKey("live");
+const cookie = (value: string) => `theme=dark; better-auth.session_token=${value}`;
+
+beforeAll(async () => {
+  const org = await createOrg();
+  validKey = (await createKey({ org_id: org, scopes: ["content:read"] })).key;
+});
+
+async function outcome(headers: Record<string, string>): Promise<string> {
+  const res = await call("/api/v1/site/pages", { headers });
+  if (res.status === 200) return "allowed";
+  return `${res.status} ${(await json<{ message: string }>(res)).message}`;
+}
+
+describe("credential precedence", () => {
+  it.each([
+    ["a valid x-api-key", () => ({ "x-api-key": validKey }), "allowed"],
+    ["an invalid x-api-key beside a valid bearer key", () => ({ "x-api-key": invalidKey, authorization: `Bearer ${validKey}` }), "401 invalid api key"],
+    ["an empty x-api-key beside a valid bearer key", () => ({ "x-api-key": "", authorization: `Bearer ${validKey}` }), "401 invalid api key"],
+    ["a valid x-api-key beside an invalid bearer token", () => ({ "x-api-key": validKey, authorization: "Bearer nope" }), "allowed"],
+    ["a valid x-api-key beside a session cookie", () => ({ "x-api-key": validKey, cookie: cookie("x.y") }), "allowed"],
+    ["an invalid x-api-key beside a session cookie", () => ({ "x-api-key": invalidKey, cookie: cookie("x.y") }), "401 invalid api key"],
+    ["a kg_ bearer token (an API key)", () => ({ authorization: `Bearer ${validKey}` }), "allowed"],
+    ["a lower-case bearer scheme", () => ({ authorization: `bearer ${validKey}` }), "allowed"],
+    ["an invalid kg_ bearer token (API-key message)", () => ({ authorization: `Bearer ${invalidKey}` }), "401 invalid api key"],
+    ["an OAuth bearer token beside a session cookie", () => ({ authorization: "Bearer opaque-token", cookie: cookie("x.y") }), "401 invalid token"],
+    ["a valid bearer key beside a session cookie", () => ({ authorization: `Bearer ${validKey}`, cookie: cookie("x.y") }), "allowed"],
+    ["Authorization Basic (ignored) with a session cookie", () => ({ authorization: "Basic dTpw", cookie: cookie("x.y") }), "401 invalid session"],
+    ["Authorization Basic alone (ignored)", () => ({ authorization: "Basic dTpw" }), "401 missing credentials"],
+    ["an unrelated cookie only", () => ({ cookie: "theme=dark" }), "401 missing credentials"],
+  ])("%s: %s", async (_, headers, expected) => {
+    expect(await outcome(headers())).toBe(expected);
+  });
+});
