@@ -13,6 +13,10 @@ export default defineConfig(async () => {
             ADMIN_TOKEN: "test-admin-token-0123456789abcdef",
             ECHO: "1",
           },
+          // Deliver audit batches at once, so end-to-end tests see rows without waiting 5 s.
+          queueConsumers: {
+            "keygate-audit": { maxBatchSize: 100, maxBatchTimeout: 0.05, maxRetries: 5, deadLetterQueue: "keygate-audit-dlq" },
+          },
         },
       }),
     ],

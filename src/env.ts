@@ -19,6 +19,7 @@ export interface Bindings {
   KEY_CACHE_TTL_S?: string;
   POLICY?: string;
   SESSION_COOKIE?: string;
+  AUDIT_RETENTION_DAYS?: string;
 }
 
 export type KeyEnv = "live" | "test";

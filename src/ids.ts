@@ -41,3 +41,8 @@ function incrementRandom(): void {
     if (digit < 32) return;
   }
 }
+
+/** The smallest id of `prefix` made at or after `ms`: a range bound for K-sortable ids. */
+export function idFloor(prefix: IdPrefix, ms: number): string {
+  return `${prefix}_${encodeTime(ms)}${ALPHABET[0]!.repeat(RANDOM_LEN)}`;
+}

@@ -1,6 +1,16 @@
+/**
+ * @module
+ * The Worker: HTTP (gateway and admin API), the audit queue consumer and the retention cron.
+ */
 import { app } from "./app";
+import { consumeAuditBatch } from "./consumer/audit-consumer";
+import { pruneAuditLog } from "./consumer/retention";
 import type { Bindings } from "./env";
 
 export default {
   fetch: app.fetch,
+  queue: consumeAuditBatch,
+  async scheduled(_controller, env, ctx) {
+    ctx.waitUntil(pruneAuditLog(env));
+  },
 } satisfies ExportedHandler<Bindings>;

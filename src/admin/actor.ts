@@ -5,7 +5,7 @@
  */
 import type { Context } from "hono";
 import { KeygateError } from "../errors";
-import type { KeygateEnv } from "../gateway/context";
+import type { AdminChange, KeygateEnv } from "../gateway/context";
 import { exceedingScopes } from "../gateway/scopes";
 
 export function notFound(): KeygateError {
@@ -59,4 +59,9 @@ export function assertCovers(c: Context<KeygateEnv>, scopes: readonly string[]):
   if (exceeding.length > 0) {
     throw new KeygateError("FORBIDDEN", "insufficient_scope", { details: { requiredScopes: scopes, missingScopes: exceeding } });
   }
+}
+
+/** Names what this request changed, for its audit event. */
+export function recordChange(c: Context<KeygateEnv>, change: AdminChange): void {
+  c.set("adminChange", change);
 }

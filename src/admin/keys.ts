@@ -4,17 +4,18 @@
  * Every change invalidates the key's cache entry in this isolate and in KV before it answers.
  */
 import { Hono, type Context } from "hono";
+import { countRequestsByKey } from "../db/audit";
 import { findKeyById, insertKey, listKeys, revokeKey, rotateKey, updateKey, type KeyChanges, type StoredKey } from "../db/keys";
 import { orgExists, projectExists } from "../db/orgs";
 import { getConfig } from "../env";
 import { KeygateError } from "../errors";
 import { keyCache } from "../gateway/active-key";
 import { generateApiKey, hashApiKey, keyPrefix } from "../gateway/api-key";
-import type { KeygateEnv } from "../gateway/context";
+import type { AdminChange, KeygateEnv } from "../gateway/context";
 import { loadPolicy } from "../gateway/policy";
 import { requireScopes } from "../gateway/require-scopes";
 import { catalogIssues, compileGrants, exceedingScopes, expandPreset, normalizeScopes } from "../gateway/scopes";
-import { newId } from "../ids";
+import { idFloor, newId } from "../ids";
 import {
   CreateKeyInputSchema,
   OrgIdSchema,
@@ -23,11 +24,14 @@ import {
   UpdateKeyInputSchema,
   type KeyRecord,
 } from "../schemas/key";
-import { actingOrg, actingProject, assertCovers, callerKey, canSeeProject, notFound } from "./actor";
+import type { AdminAction } from "../schemas/audit-event";
+import { actingOrg, actingProject, assertCovers, callerKey, canSeeProject, notFound, recordChange } from "./actor";
 import { readJson, readQuery } from "./input";
 import { page, PageQuerySchema } from "./pagination";
 
 export const keys = new Hono<KeygateEnv>();
+
+const DAY_MS = 86_400_000;
 
 const KeyListQuerySchema = PageQuerySchema.extend({
   org_id: OrgIdSchema.optional(),
@@ -68,6 +72,7 @@ keys.post("/", requireScopes(["keygate:keys:write"]), async (c) => {
   });
   await insertKey(c.env.DB, stored);
   await keyCache.invalidate(c.env.KEY_CACHE, stored.hash);
+  recordChange(c, { action: "key.create", targetId: stored.record.id, orgId, projectId });
   return c.json({ ok: true, data: { ...stored.record, key: raw } }, 201);
 });
 
@@ -79,7 +84,10 @@ keys.get("/", requireScopes(["keygate:keys:read"]), async (c) => {
     beforeId: query.cursor,
     limit: query.limit + 1,
   });
-  return c.json({ ok: true, ...page(rows, query.limit, (row) => row.id) });
+  const { data, next_cursor } = page(rows, query.limit, (row) => row.id);
+  const since = idFloor("evt", Date.now() - DAY_MS);
+  const counts = await countRequestsByKey(c.env.DB, data.map((row) => row.id), since);
+  return c.json({ ok: true, data: data.map((row) => ({ ...row, requests_24h: counts.get(row.id) ?? 0 })), next_cursor });
 });
 
 keys.get("/:id", requireScopes(["keygate:keys:read"]), async (c) => {
@@ -105,6 +113,7 @@ keys.patch("/:id", requireScopes(["keygate:keys:write"]), async (c) => {
 
   const updated = await updateKey(c.env.DB, target.record.id, changes);
   await keyCache.invalidate(c.env.KEY_CACHE, target.hash);
+  recordChange(c, changeOf("key.update", target.record));
   return c.json({ ok: true, data: updated?.record });
 });
 
@@ -135,6 +144,7 @@ keys.post("/:id/rotate", requireScopes(["keygate:keys:write"]), async (c) => {
     throw conflict("the key was revoked or rotated concurrently");
   }
   await Promise.all([keyCache.invalidate(c.env.KEY_CACHE, old.hash), keyCache.invalidate(c.env.KEY_CACHE, stored.hash)]);
+  recordChange(c, changeOf("key.rotate", old.record));
   return c.json({ ok: true, data: { ...stored.record, key: raw } }, 201);
 });
 
@@ -143,6 +153,7 @@ keys.delete("/:id", requireScopes(["keygate:keys:write"]), async (c) => {
   assertCovers(c, target.record.scopes);
   await revokeKey(c.env.DB, target.record.id, new Date().toISOString());
   await keyCache.invalidate(c.env.KEY_CACHE, target.hash);
+  recordChange(c, changeOf("key.revoke", target.record));
   const revoked = await findKeyById(c.env.DB, undefined, target.record.id);
   return c.json({ ok: true, data: revoked?.record });
 });
@@ -213,6 +224,10 @@ function assertWithinCreatorExpiry(c: Context<KeygateEnv>, expiresAt: string | n
   if (expiresAt === null || Date.parse(expiresAt) > limit) {
     throw KeygateError.badRequest([{ path: "expires_at", message: `must not be after the caller's own expiry ${new Date(limit).toISOString()}` }]);
   }
+}
+
+function changeOf(action: AdminAction, record: KeyRecord): AdminChange {
+  return { action, targetId: record.id, orgId: record.org_id, projectId: record.project_id };
 }
 
 function isExpired(record: KeyRecord): boolean {

@@ -10,7 +10,7 @@ import type { KeygateEnv } from "../gateway/context";
 import { requireScopes } from "../gateway/require-scopes";
 import { newId } from "../ids";
 import { OrgIdSchema, ProjectIdSchema } from "../schemas/key";
-import { actingOrg, actingProject, callerKey, notFound } from "./actor";
+import { actingOrg, actingProject, callerKey, notFound, recordChange } from "./actor";
 import { readJson, readQuery } from "./input";
 import { page, PageQuerySchema } from "./pagination";
 
@@ -33,6 +33,7 @@ orgs.post("/", requireAdminToken, async (c) => {
   const input = await readJson(c, CreateOrgInputSchema);
   const org = { id: newId("org"), name: input.name, created_at: new Date().toISOString() };
   await insertOrg(c.env.DB, org);
+  recordChange(c, { action: "org.create", targetId: org.id, orgId: org.id, projectId: null });
   return c.json({ ok: true, data: org }, 201);
 });
 
@@ -53,6 +54,7 @@ projects.post("/", requireScopes(["keygate:projects:write"]), async (c) => {
   if (!(await insertProject(c.env.DB, project))) {
     throw new KeygateError("CONFLICT", "conflict", { details: { reason: `project "${project.id}" already exists in this org` } });
   }
+  recordChange(c, { action: "project.create", targetId: project.id, orgId, projectId: project.id });
   return c.json({ ok: true, data: project }, 201);
 });
 

@@ -3,6 +3,7 @@
  * What the middleware of one request share through Hono's context.
  */
 import type { Bindings } from "../env";
+import type { AdminAction } from "../schemas/audit-event";
 import type { ActiveKey } from "./active-key";
 import type { RouteMatch } from "./policy";
 
@@ -23,6 +24,19 @@ export interface KeygateVariables {
   projectId: string | undefined;
   /** A restriction that report mode let pass (SPEC §7). */
   wouldDeny: string | undefined;
+  /** The kind of the deciding credential, valid or not (SPEC §1), for the audit event. */
+  decider: "api_key" | "oauth" | "session" | "admin" | undefined;
+  /** The first 12 characters of a well-formed API key, for the audit event. */
+  keyPrefix: string | undefined;
+  /** What an admin request changed, for its audit event. */
+  adminChange: AdminChange | undefined;
+}
+
+export interface AdminChange {
+  action: AdminAction;
+  targetId: string;
+  orgId: string;
+  projectId: string | null;
 }
 
 export interface KeygateEnv {

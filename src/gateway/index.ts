@@ -2,9 +2,10 @@
  * @module
  * The gateway: every request outside `/_keygate` goes through these checks, top to bottom, and the
  * first failure answers (SPEC §4): route, credential, revocation, validity window, IP, Origin,
- * project, scopes; then the origin.
+ * project, scopes; then the origin. Every request, allowed or not, leaves one audit event.
  */
 import { Hono } from "hono";
+import { auditRequests } from "../audit/record";
 import { checkProject } from "./check-project";
 import type { KeygateEnv } from "./context";
 import { forward } from "./forward";
@@ -16,7 +17,7 @@ import { resolveCaller } from "./resolve-caller";
 
 export const gateway = new Hono<KeygateEnv>();
 
-gateway.use(policyCors());
+gateway.use(auditRequests(), policyCors());
 gateway.all(
   "*",
   matchRoute(),

@@ -11,7 +11,7 @@ import { KeygateError } from "../errors";
 import { readDb } from "../db/session";
 import { findKeyByHash } from "../db/keys";
 import { keyCache, toKeyState, type ActiveKey } from "./active-key";
-import { hashApiKey, parseApiKey } from "./api-key";
+import { hashApiKey, keyPrefix, parseApiKey } from "./api-key";
 import { cacheContext } from "./cache-context";
 import type { Caller, KeygateEnv } from "./context";
 import { readCredential } from "./credentials";
@@ -42,14 +42,20 @@ async function callerOf(c: Context<KeygateEnv>, options: ResolveCallerOptions): 
       if (options.allowAnonymous(c)) return { kind: "anonymous" };
       throw new KeygateError("UNAUTHORIZED", "missing credentials");
     case "api_key": {
+      c.set("decider", "api_key");
       const key = await lookupApiKey(c, credential.value);
       if (!key) throw invalidApiKey(c);
       return { kind: "api_key", key };
     }
     case "bearer":
-      if (options.acceptAdminToken && (await isAdminToken(credential.value, config.adminTokens))) return { kind: "admin" };
+      if (options.acceptAdminToken && (await isAdminToken(credential.value, config.adminTokens))) {
+        c.set("decider", "admin");
+        return { kind: "admin" };
+      }
+      c.set("decider", "oauth");
       throw new KeygateError("UNAUTHORIZED", "invalid token", { headers: { "WWW-Authenticate": 'Bearer error="invalid_token"' } });
     case "session":
+      c.set("decider", "session");
       throw new KeygateError("UNAUTHORIZED", "invalid session");
   }
 }
@@ -57,7 +63,11 @@ async function callerOf(c: Context<KeygateEnv>, options: ResolveCallerOptions): 
 /** The active key for a raw key, `null` when malformed, of the other env or unknown. */
 async function lookupApiKey(c: Context<KeygateEnv>, raw: string): Promise<ActiveKey | null> {
   const parsed = parseApiKey(raw, getConfig(c.env).keyEnv);
-  if (!parsed.ok) return null;
+  if (!parsed.ok) {
+    if (parsed.wellFormed) c.set("keyPrefix", keyPrefix(raw));
+    return null;
+  }
+  c.set("keyPrefix", parsed.prefix);
   const hash = await hashApiKey(parsed.key);
   return keyCache.get(cacheContext(c), hash, async () => {
     const stored = await findKeyByHash(readDb(c.env), hash);

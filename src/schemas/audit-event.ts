@@ -1,16 +1,46 @@
 /**
  * @module
- * The audit event of SPEC §9: one schema for the producer, the queue message and the consumer.
+ * The audit event of SPEC §9: one schema for the producer, the queue message, the consumer and
+ * the audit API. It never holds a raw key, token or cookie: only ids and the 12-character prefix.
  */
 import { z } from "zod";
 
+export const OUTCOMES = ["allowed", "denied", "would_deny"] as const;
+export const CALLERS = ["api_key", "oauth", "session", "admin"] as const;
+export const ADMIN_ACTIONS = ["org.create", "project.create", "key.create", "key.update", "key.rotate", "key.revoke"] as const;
+
+const Text = (max: number) => z.string().max(max).nullable();
+
 export const AuditEventSchema = z.object({
-  id: z.string(),
-  ts: z.string(),
+  id: z.string().regex(/^evt_[0-9A-Z]{26}$/),
+  ts: z.iso.datetime(),
+  request_id: z.string().max(64),
+  client_request_id: Text(200),
+  org_id: Text(64),
+  project_id: Text(64),
+  key_id: Text(64),
+  key_prefix: Text(12),
+  caller: z.enum(CALLERS).nullable(),
+  outcome: z.enum(OUTCOMES),
+  reason: Text(200),
+  status: z.number().int().min(100).max(599),
+  method: z.string().max(16),
+  path: z.string().max(2048),
+  ip: Text(64),
+  origin: Text(512),
+  country: Text(8),
+  colo: Text(8),
+  user_agent: Text(512),
+  latency_ms: z.number().int().min(0),
+  required_scopes: z.array(z.string()).max(100),
+  missing_scopes: z.array(z.string()).max(100),
+  action: z.enum(ADMIN_ACTIONS).nullable(),
+  target_id: Text(64),
 });
-
 export type AuditEvent = z.infer<typeof AuditEventSchema>;
+export type Outcome = AuditEvent["outcome"];
+export type AdminAction = NonNullable<AuditEvent["action"]>;
 
-/** A queue message carries one or more events (coalesced per isolate). */
+/** A queue message carries one or more events, coalesced per isolate. */
 export const AuditMessageSchema = z.object({ events: z.array(AuditEventSchema).min(1) });
 export type AuditMessage = z.infer<typeof AuditMessageSchema>;

@@ -1,0 +1,67 @@
+/**
+ * @module
+ * `/_keygate/v1/audit`: the audit log, newest first, with filters, cursor pages and streamed
+ * NDJSON/CSV exports; `/audit/summary` counts events per key, reason, outcome or path.
+ */
+import { Hono } from "hono";
+import { z } from "zod";
+import { listEvents, SUMMARY_GROUPS, summarizeEvents, type AuditFilter } from "../db/audit";
+import type { KeygateEnv } from "../gateway/context";
+import { requireScopes } from "../gateway/require-scopes";
+import { OUTCOMES } from "../schemas/audit-event";
+import { OrgIdSchema, ProjectIdSchema } from "../schemas/key";
+import { actingOrg, actingProject } from "./actor";
+import { exportStream } from "./audit-export";
+import { readQuery } from "./input";
+import { page, PageQuerySchema } from "./pagination";
+
+const EXPORT_PAGE = 1000;
+const SUMMARY_LIMIT = 1000;
+
+const Timestamp = z.iso.datetime({ offset: false }).transform((s) => new Date(s).toISOString());
+
+const FilterSchema = z.object({
+  org_id: OrgIdSchema.optional(),
+  project_id: ProjectIdSchema.optional(),
+  key_id: z.string().max(64).optional(),
+  request_id: z.string().max(64).optional(),
+  outcome: z.enum(OUTCOMES).optional(),
+  reason: z.string().max(200).optional(),
+  since: Timestamp.optional(),
+  until: Timestamp.optional(),
+});
+
+const AuditQuerySchema = PageQuerySchema.extend(FilterSchema.shape).extend({
+  format: z.enum(["json", "ndjson", "csv"]).default("json"),
+});
+
+const SummaryQuerySchema = FilterSchema.extend({
+  group_by: z.enum(Object.keys(SUMMARY_GROUPS) as [keyof typeof SUMMARY_GROUPS, ...(keyof typeof SUMMARY_GROUPS)[]]),
+});
+
+const CONTENT_TYPES = { ndjson: "application/x-ndjson; charset=utf-8", csv: "text/csv; charset=utf-8" };
+
+export const audit = new Hono<KeygateEnv>();
+
+audit.use(requireScopes(["keygate:audit:read"]));
+
+audit.get("/", async (c) => {
+  const { format, limit, cursor, ...query } = readQuery(c, AuditQuerySchema);
+  const filter: AuditFilter = { ...query, org_id: actingOrg(c, query.org_id), project_id: actingProject(c, query.project_id) };
+  if (format === "json") {
+    const rows = await listEvents(c.env.DB, filter, cursor, limit + 1);
+    return c.json({ ok: true, ...page(rows, limit, (row) => row.id) });
+  }
+  const body = exportStream(format, (beforeId) => listEvents(c.env.DB, filter, beforeId ?? cursor, EXPORT_PAGE));
+  return c.body(body, 200, {
+    "content-type": CONTENT_TYPES[format],
+    "content-disposition": `attachment; filename="keygate-audit.${format}"`,
+  });
+});
+
+audit.get("/summary", async (c) => {
+  const { group_by, ...query } = readQuery(c, SummaryQuerySchema);
+  const filter: AuditFilter = { ...query, org_id: actingOrg(c, query.org_id), project_id: actingProject(c, query.project_id) };
+  const groups = await summarizeEvents(c.env.DB, filter, group_by, SUMMARY_LIMIT);
+  return c.json({ ok: true, data: { group_by, groups } });
+});

@@ -1,0 +1,96 @@
+/**
+ * @module
+ * Sends audit events to the Queue off the response path. Events of one isolate are coalesced for a
+ * few milliseconds into messages of up to ~120 KB (a Queue takes about 5,000 messages/s, so one
+ * message per request would cap the gateway), and every request keeps its `waitUntil` until the
+ * message holding its event is sent. A failed send is retried; if the Queue stays unavailable the
+ * events go straight to D1, and if D1 fails too they are logged whole (they hold no secrets), so
+ * Workers Logs keeps them for replay. Audit never delays or fails a response.
+ */
+import { writeEvents } from "../db/audit";
+import type { Bindings } from "../env";
+import type { AuditEvent } from "../schemas/audit-event";
+
+const COALESCE_MS = 5;
+/**
+ * Queue messages may be 128 KB. Counted in UTF-16 units, a message of 40,000 is at most 120 KB of
+ * UTF-8 even if every character took 3 bytes.
+ */
+const MAX_MESSAGE_CHARS = 40_000;
+/** sendBatch takes at most 100 messages and 256 KB in all. */
+const MAX_BATCH_MESSAGES = 2;
+const SEND_BACKOFF_MS = [50, 250, 1000];
+
+interface Pending {
+  events: AuditEvent[];
+  sent: Promise<void>;
+}
+
+const pendingByEnv = new WeakMap<Bindings, Pending>();
+
+/** Queues `event` for delivery; the promise settles (never rejects) once it is stored somewhere. */
+export function sendAuditEvent(env: Bindings, event: AuditEvent): Promise<void> {
+  let pending = pendingByEnv.get(env);
+  if (!pending) {
+    const events: AuditEvent[] = [];
+    const sent = new Promise<void>((resolve) => setTimeout(resolve, COALESCE_MS)).then(() => {
+      pendingByEnv.delete(env);
+      return deliver(env, events);
+    });
+    pending = { events, sent };
+    pendingByEnv.set(env, pending);
+  }
+  pending.events.push(event);
+  return pending.sent;
+}
+
+/** Sends `events` to the Queue, else to D1, else to the log. */
+export async function deliver(env: Bindings, events: readonly AuditEvent[]): Promise<void> {
+  const messages = packMessages(events);
+  try {
+    for (let i = 0; i < messages.length; i += MAX_BATCH_MESSAGES) {
+      const batch = messages.slice(i, i + MAX_BATCH_MESSAGES).map((body) => ({ body: { events: body } }));
+      await withRetries(() => env.AUDIT_QUEUE.sendBatch(batch));
+    }
+    return;
+  } catch (error) {
+    console.error(JSON.stringify({ level: "error", msg: "audit queue unavailable, writing to D1", events: events.length, error: String(error) }));
+  }
+  try {
+    await writeEvents(env.DB, events);
+  } catch (error) {
+    console.error(JSON.stringify({ level: "error", msg: "audit events not stored, logged for replay", error: String(error), events }));
+  }
+}
+
+/** Splits events into message bodies of at most {@link MAX_MESSAGE_CHARS} characters of JSON. */
+export function packMessages(events: readonly AuditEvent[]): AuditEvent[][] {
+  const messages: AuditEvent[][] = [];
+  let current: AuditEvent[] = [];
+  let bytes = 0;
+  for (const event of events) {
+    const size = JSON.stringify(event).length + 1;
+    if (current.length > 0 && bytes + size > MAX_MESSAGE_CHARS) {
+      messages.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(event);
+    bytes += size;
+  }
+  if (current.length > 0) messages.push(current);
+  return messages;
+}
+
+async function withRetries(send: () => Promise<unknown>): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await send();
+      return;
+    } catch (error) {
+      const backoff = SEND_BACKOFF_MS[attempt];
+      if (backoff === undefined) throw error;
+      await new Promise((resolve) => setTimeout(resolve, backoff));
+    }
+  }
+}

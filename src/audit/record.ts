@@ -1,0 +1,82 @@
+/**
+ * @module
+ * The audit middleware: after the response is decided, one event describing it goes to the
+ * producer, under `waitUntil`. Gateway requests are all recorded; admin requests when they change
+ * something or are refused (reads that succeed are not events).
+ */
+import type { Context, MiddlewareHandler } from "hono";
+import { KeygateError } from "../errors";
+import type { KeygateEnv } from "../gateway/context";
+import { newId } from "../ids";
+import type { AuditEvent, Outcome } from "../schemas/audit-event";
+import { sendAuditEvent } from "./producer";
+
+/** Origin failures happen after Keygate allowed the request; they are not denials. */
+const ORIGIN_FAILURES = new Set(["BAD_GATEWAY", "GATEWAY_TIMEOUT"]);
+
+export interface AuditOptions {
+  /** Whether this request yields an event; every request when omitted. */
+  when?(c: Context<KeygateEnv>): boolean;
+}
+
+/** Records one audit event per request passing through (see {@link AuditOptions.when}). */
+export function auditRequests(options: AuditOptions = {}): MiddlewareHandler<KeygateEnv> {
+  return async function auditRequestsMiddleware(c, next) {
+    const startedAt = Date.now();
+    await next();
+    if (options.when && !options.when(c)) return;
+    c.executionCtx.waitUntil(sendAuditEvent(c.env, auditEventOf(c, startedAt)));
+  };
+}
+
+/** The audit event of a finished request. */
+export function auditEventOf(c: Context<KeygateEnv>, startedAt: number): AuditEvent {
+  const now = Date.now();
+  const caller = c.var.caller;
+  const key = caller?.kind === "api_key" ? caller.key : undefined;
+  const change = c.var.adminChange;
+  const error = c.error instanceof KeygateError ? c.error : undefined;
+  const details = error?.details;
+  const headers = c.req.raw.headers;
+  const cf = c.req.raw.cf;
+  return {
+    id: newId("evt", now),
+    ts: new Date(now).toISOString(),
+    request_id: c.var.requestId,
+    client_request_id: clip(headers.get("x-request-id"), 200),
+    org_id: change?.orgId ?? key?.orgId ?? null,
+    project_id: change?.projectId ?? c.var.projectId ?? key?.projectId ?? null,
+    key_id: key?.id ?? null,
+    key_prefix: c.var.keyPrefix ?? null,
+    caller: c.var.decider ?? null,
+    ...outcomeOf(c, error),
+    status: c.res.status,
+    method: c.req.method.slice(0, 16),
+    path: clip(c.req.path, 2048) ?? "",
+    ip: clip(headers.get("cf-connecting-ip"), 64),
+    origin: clip(headers.get("origin"), 512),
+    country: clip(typeof cf?.country === "string" ? cf.country : null, 8),
+    colo: clip(typeof cf?.colo === "string" ? cf.colo : null, 8),
+    user_agent: clip(headers.get("user-agent"), 512),
+    latency_ms: Math.max(0, now - startedAt),
+    required_scopes: stringList(details?.requiredScopes) ?? [...(c.var.route?.route.scopes ?? [])],
+    missing_scopes: stringList(details?.missingScopes) ?? [],
+    action: change?.action ?? null,
+    target_id: change?.targetId ?? null,
+  };
+}
+
+function outcomeOf(c: Context<KeygateEnv>, error: KeygateError | undefined): { outcome: Outcome; reason: string | null } {
+  if (error) return { outcome: ORIGIN_FAILURES.has(error.code) ? "allowed" : "denied", reason: error.message };
+  if (c.error) return { outcome: "denied", reason: "internal error" };
+  const wouldDeny = c.var.wouldDeny;
+  return wouldDeny ? { outcome: "would_deny", reason: wouldDeny } : { outcome: "allowed", reason: null };
+}
+
+function clip(value: string | null | undefined, max: number): string | null {
+  return value == null ? null : value.slice(0, max);
+}
+
+function stringList(value: unknown): string[] | undefined {
+  return Array.isArray(value) ? value.filter((item): item is string => typeof item === "string").slice(0, 100) : undefined;
+}

@@ -1,0 +1,114 @@
+/**
+ * SPEC §9 end to end: a request through the Worker becomes an audit row in D1 (producer, Queue,
+ * consumer), and events still reach D1 when the Queue is down.
+ */
+import { env } from "cloudflare:test";
+import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { deliver } from "../../src/audit/producer";
+import { auditEvent } from "../helpers/events";
+import { admin, call, createKey, createOrg } from "../helpers/worker";
+
+let org: string;
+beforeAll(async () => {
+  org = await createOrg();
+});
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+async function eventRow(requestId: string | null) {
+  let row: Record<string, unknown> | null = null;
+  await vi.waitFor(
+    async () => {
+      row = await env.DB.prepare("SELECT * FROM audit_events WHERE request_id = ?").bind(requestId).first();
+      expect(row).not.toBeNull();
+    },
+    { timeout: 5000, interval: 50 },
+  );
+  return row as unknown as Record<string, unknown>;
+}
+
+describe("audit pipeline", () => {
+  it("turns an allowed request into one audit row and moves last_used_at", async () => {
+    const key = await createKey({ org_id: org, scopes: ["content:read"] });
+    const res = await call("/api/v1/site/pages?secret=1", {
+      headers: { "x-api-key": key.key, "cf-connecting-ip": "192.0.2.9", "user-agent": "curl/8", "x-request-id": "client-7", origin: "https://x.test" },
+    });
+    expect(res.status).toBe(200);
+    const row = await eventRow(res.headers.get("x-request-id"));
+    expect(row).toMatchObject({
+      org_id: org,
+      key_id: key.id,
+      key_prefix: key.key.slice(0, 12),
+      caller: "api_key",
+      outcome: "allowed",
+      reason: null,
+      status: 200,
+      method: "GET",
+      path: "/api/v1/site/pages",
+      ip: "192.0.2.9",
+      origin: "https://x.test",
+      user_agent: "curl/8",
+      client_request_id: "client-7",
+      required_scopes: '["content:read"]',
+    });
+    expect(String(row.id)).toMatch(/^evt_/);
+    await vi.waitFor(async () => {
+      const used = await env.DB.prepare("SELECT last_used_at FROM api_keys WHERE id = ?").bind(key.id).first<{ last_used_at: string }>();
+      expect(used?.last_used_at).toBe(row.ts);
+    });
+  });
+
+  it("records denials with their reason and missing scopes, and never the raw key", async () => {
+    const key = await createKey({ org_id: org, scopes: ["content:read"] });
+    const res = await call("/api/v1/products", { headers: { authorization: `Bearer ${key.key}` } });
+    expect(res.status).toBe(403);
+    const row = await eventRow(res.headers.get("x-request-id"));
+    expect(row).toMatchObject({ outcome: "denied", reason: "insufficient_scope", status: 403, missing_scopes: '["products:read"]', caller: "api_key" });
+    expect(JSON.stringify(row)).not.toContain(key.key);
+  });
+
+  it("records report-mode violations as would_deny", async () => {
+    const key = await createKey({ org_id: org, scopes: ["content:read"], allowed_ips: ["10.0.0.0/8"], restrictions_mode: "report" });
+    const res = await call("/api/v1/site/pages", { headers: { "x-api-key": key.key, "cf-connecting-ip": "192.0.2.1" } });
+    expect(res.status).toBe(200);
+    expect(await eventRow(res.headers.get("x-request-id"))).toMatchObject({ outcome: "would_deny", reason: "ip_not_allowed" });
+  });
+
+  it("records the deciding credential and key prefix only for well-formed keys", async () => {
+    const garbage = await call("/api/v1/site/pages", { headers: { "x-api-key": "kg_live_short" } });
+    expect(await eventRow(garbage.headers.get("x-request-id"))).toMatchObject({ caller: "api_key", key_prefix: null, reason: "invalid api key" });
+    const oauth = await call("/api/v1/site/pages", { headers: { authorization: "Bearer opaque" } });
+    expect(await eventRow(oauth.headers.get("x-request-id"))).toMatchObject({ caller: "oauth", reason: "invalid token" });
+    const none = await call("/nowhere");
+    expect(await eventRow(none.headers.get("x-request-id"))).toMatchObject({ caller: null, outcome: "denied", reason: "no route", status: 404 });
+  });
+
+  it("records admin changes with action and target", async () => {
+    const res = await admin("POST", "/keys", { org_id: org, name: "audited", scopes: ["content:read"] });
+    const created = ((await res.json()) as { data: { id: string } }).data;
+    expect(await eventRow(res.headers.get("x-request-id"))).toMatchObject({ action: "key.create", target_id: created.id, org_id: org, caller: "admin", outcome: "allowed" });
+    const revoked = await admin("DELETE", `/keys/${created.id}`);
+    expect(await eventRow(revoked.headers.get("x-request-id"))).toMatchObject({ action: "key.revoke", target_id: created.id });
+  });
+
+  it("writes events straight to D1 when the Queue stays unavailable", async () => {
+    vi.spyOn(env.AUDIT_QUEUE, "sendBatch").mockRejectedValue(new Error("Queue send failed"));
+    vi.spyOn(console, "error").mockImplementation(() => {});
+    const event = auditEvent({ org_id: org });
+    await deliver(env, [event]);
+    const row = await env.DB.prepare("SELECT id FROM audit_events WHERE id = ?").bind(event.id).first();
+    expect(row).toEqual({ id: event.id });
+    expect(env.AUDIT_QUEUE.sendBatch).toHaveBeenCalledTimes(4);
+  });
+
+  it("logs events whole (no secrets in them) when both the Queue and D1 fail", async () => {
+    vi.spyOn(env.AUDIT_QUEUE, "sendBatch").mockRejectedValue(new Error("Queue send failed"));
+    vi.spyOn(env.DB, "batch").mockRejectedValue(new Error("D1 down"));
+    const log = vi.spyOn(console, "error").mockImplementation(() => {});
+    const event = auditEvent({ org_id: org });
+    await deliver(env, [event]);
+    expect(log.mock.calls.some(([line]) => String(line).includes(event.id))).toBe(true);
+  });
+});

@@ -1,0 +1,36 @@
+/**
+ * Audit events for tests: valid by the schema, with whatever fields the test cares about.
+ */
+import { newId } from "../../src/ids";
+import type { AuditEvent } from "../../src/schemas/audit-event";
+
+export function auditEvent(fields: Partial<AuditEvent> = {}): AuditEvent {
+  const ts = fields.ts ?? new Date().toISOString();
+  return {
+    id: newId("evt", Date.parse(ts)),
+    ts,
+    request_id: newId("req"),
+    client_request_id: null,
+    org_id: "org_TEST",
+    project_id: null,
+    key_id: null,
+    key_prefix: null,
+    caller: "api_key",
+    outcome: "allowed",
+    reason: null,
+    status: 200,
+    method: "GET",
+    path: "/api/v1/site/pages",
+    ip: "192.0.2.1",
+    origin: null,
+    country: "DE",
+    colo: "FRA",
+    user_agent: "test-agent/1.0",
+    latency_ms: 3,
+    required_scopes: ["content:read"],
+    missing_scopes: [],
+    action: null,
+    target_id: null,
+    ...fields,
+  };
+}
