@@ -5,11 +5,11 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { ADMIN_TOKEN, admin, createKey, createOrg, createProject } from "../helpers/worker";
 
-type CallerName = "anonymous" | "adminToken" | "wrongToken" | "noKeygateScopes" | "keysRead" | "keysWrite" | "projectsWrite" | "revokedAdmin" | "otherOrgAdmin";
+type CallerName = "anonymous" | "adminToken" | "wrongToken" | "noKeygateScopes" | "keysRead" | "keysWrite" | "projectsWrite" | "auditRead" | "revokedAdmin" | "otherOrgAdmin";
 
 interface RouteCase {
   name: string;
-  request: (ctx: Context) => [method: string, path: string, body?: unknown];
+  request: (ctx: Context) => Promise<[method: string, path: string, body?: unknown]> | [method: string, path: string, body?: unknown];
   /** Statuses per caller; callers left out must get 401 (no valid credential) or 403. */
   expect: Partial<Record<CallerName, number>>;
 }
@@ -38,6 +38,7 @@ beforeAll(async () => {
     keysRead: await key(["keygate:keys:read"]),
     keysWrite: await key(["keygate:keys:write", "content:read"]),
     projectsWrite: await key(["keygate:projects:write"]),
+    auditRead: await key(["keygate:audit:read"]),
     revokedAdmin: { "x-api-key": revoked.key },
     otherOrgAdmin: await key(["keygate:keys:write", "keygate:projects:write", "content:read"], other),
   });
@@ -61,14 +62,26 @@ const routes: RouteCase[] = [
   { name: "GET /keys", request: (c) => ["GET", `/keys?org_id=${c.org}`], expect: { adminToken: 200, keysRead: 200, keysWrite: 200, otherOrgAdmin: 404 } },
   { name: "GET /keys/:id", request: (c) => ["GET", `/keys/${c.targetKeyId}`], expect: { adminToken: 200, keysRead: 200, keysWrite: 200, otherOrgAdmin: 404 } },
   { name: "PATCH /keys/:id", request: (c) => ["PATCH", `/keys/${c.targetKeyId}`, { name: "renamed" }], expect: { adminToken: 200, keysWrite: 200, otherOrgAdmin: 404 } },
+  {
+    name: "POST /keys/:id/rotate",
+    request: async (c) => ["POST", `/keys/${(await createKey({ org_id: c.org, scopes: ["content:read"] })).id}/rotate`, {}],
+    expect: { adminToken: 201, keysWrite: 201, otherOrgAdmin: 404 },
+  },
+  {
+    name: "DELETE /keys/:id",
+    request: async (c) => ["DELETE", `/keys/${(await createKey({ org_id: c.org, scopes: ["content:read"] })).id}`],
+    expect: { adminToken: 200, keysWrite: 200, otherOrgAdmin: 404 },
+  },
+  { name: "GET /audit", request: (c) => ["GET", `/audit?org_id=${c.org}`], expect: { adminToken: 200, auditRead: 200 } },
+  { name: "GET /audit/summary", request: (c) => ["GET", `/audit/summary?org_id=${c.org}&group_by=reason`], expect: { adminToken: 200, auditRead: 200 } },
 ];
 
-const callers: CallerName[] = ["anonymous", "adminToken", "wrongToken", "noKeygateScopes", "keysRead", "keysWrite", "projectsWrite", "revokedAdmin", "otherOrgAdmin"];
+const callers: CallerName[] = ["anonymous", "adminToken", "wrongToken", "noKeygateScopes", "keysRead", "keysWrite", "projectsWrite", "auditRead", "revokedAdmin", "otherOrgAdmin"];
 const unauthenticated = new Set<CallerName>(["anonymous", "wrongToken", "revokedAdmin"]);
 
 describe.each(routes)("$name", (route) => {
   it.each(callers)("answers the expected status to %s", async (caller) => {
-    const [method, path, body] = route.request(ctx);
+    const [method, path, body] = await route.request(ctx);
     const res = await admin(method, path, body, auth[caller]);
     const expected = route.expect[caller] ?? (unauthenticated.has(caller) ? 401 : 403);
     expect(res.status, `${caller}: ${await res.clone().text()}`).toBe(expected);

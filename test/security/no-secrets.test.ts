@@ -1,0 +1,68 @@
+/**
+ * Security: no raw key, token or cookie ever lands in a D1 row, a KV value, an audit event or a
+ * console line, whatever path a request takes.
+ */
+import { env } from "cloudflare:test";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { keyCache } from "../../src/gateway/active-key";
+import { ADMIN_TOKEN, admin, call, createKey, createOrg } from "../helpers/worker";
+
+const lines: string[] = [];
+beforeAll(() => {
+  for (const level of ["log", "info", "warn", "error", "debug"] as const) {
+    vi.spyOn(console, level).mockImplementation((...args: unknown[]) => {
+      lines.push(args.map(String).join(" "));
+    });
+  }
+});
+afterAll(() => {
+  vi.restoreAllMocks();
+});
+
+async function everyD1Value(): Promise<string> {
+  const tables = ["orgs", "projects", "api_keys", "audit_events"];
+  const dumps = await Promise.all(tables.map((table) => env.DB.prepare(`SELECT * FROM ${table}`).all()));
+  return JSON.stringify(dumps.map((dump) => dump.results));
+}
+
+async function everyKvValue(): Promise<string> {
+  const { keys } = await env.KEY_CACHE.list();
+  return JSON.stringify(await Promise.all(keys.map((k) => env.KEY_CACHE.get(k.name))));
+}
+
+describe("secrets", () => {
+  it("never appear in D1, KV, audit events or logs", async () => {
+    const org = await createOrg();
+    const key = await createKey({ org_id: org, scopes: ["content:read", "keygate:keys:write"] });
+    const cookie = "sessiontoken123.signaturexyz";
+    const secrets = [key.key, ADMIN_TOKEN, cookie];
+
+    const requests: Promise<Response>[] = [
+      call("/api/v1/site/pages", { headers: { "x-api-key": key.key } }),
+      call("/api/v1/products", { headers: { authorization: `Bearer ${key.key}` } }),
+      call("/api/v1/site/pages", { headers: { "x-api-key": `${key.key.slice(0, -1)}x` } }),
+      call("/api/v1/site/pages", { headers: { cookie: `better-auth.session_token=${cookie}` } }),
+      call("/api/v1/site/pages", { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } }),
+    ];
+    for (const res of await Promise.all(requests)) expect(await res.text()).not.toContain(key.key);
+
+    const rotated = await admin("POST", `/keys/${key.id}/rotate`, { grace_seconds: 60 }, { "x-api-key": key.key });
+    const successor = ((await rotated.json()) as { data: { key: string; id: string } }).data;
+    secrets.push(successor.key);
+    await admin("DELETE", `/keys/${successor.id}`);
+
+    keyCache.clearMemory();
+    vi.spyOn(env.DB, "withSession").mockImplementationOnce(() => {
+      throw new Error("D1 down");
+    });
+    expect((await call("/api/v1/site/pages", { headers: { "x-api-key": key.key } })).status).toBe(503);
+
+    await vi.waitFor(async () => {
+      const n = await env.DB.prepare("SELECT count(*) AS n FROM audit_events WHERE org_id = ?").bind(org).first<{ n: number }>();
+      expect(n?.n).toBeGreaterThanOrEqual(4);
+    });
+
+    const stored = (await everyD1Value()) + (await everyKvValue()) + lines.join("\n");
+    for (const secret of secrets) expect(stored).not.toContain(secret);
+  });
+});
