@@ -21,7 +21,7 @@ function messages(bodies: unknown[], attempts = 1) {
 async function consume(bodies: unknown[], attempts = 1) {
   const batch = createMessageBatch("keygate-audit", messages(bodies, attempts));
   const ctx = createExecutionContext();
-  await worker.queue(batch, env, ctx);
+  await worker.queue(batch, env);
   return getQueueResult(batch, ctx);
 }
 
@@ -79,7 +79,7 @@ describe("audit consumer", () => {
     const batch = createMessageBatch("keygate-audit", messages([{ events: events.slice(0, 1) }, { events: events.slice(1) }], 3));
     const retries = batch.messages.map((message) => vi.spyOn(message, "retry"));
     const ctx = createExecutionContext();
-    await worker.queue(batch, env, ctx);
+    await worker.queue(batch, env);
     const failed = await getQueueResult(batch, ctx);
     expect(failed.explicitAcks).toEqual([]);
     expect(failed.retryMessages).toHaveLength(2);
