@@ -5,7 +5,7 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { KeygateError } from "../errors";
 import type { KeygateEnv } from "./context";
-import { bearerChallenge } from "./resolve-caller";
+import { bearerChallenge } from "./challenge";
 import { missingScopes } from "./scopes";
 
 export type RequiredScopes = readonly string[] | ((c: Context<KeygateEnv>) => readonly string[]);

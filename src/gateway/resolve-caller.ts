@@ -7,12 +7,13 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { timingSafeEqual } from "hono/utils/buffer";
 import { getConfig } from "../env";
-import { KeygateError } from "../errors";
+import type { KeygateError } from "../errors";
 import { readDb } from "../db/session";
 import { findKeyByHash } from "../db/keys";
 import { keyCache, toKeyState, type ActiveKey } from "./active-key";
 import { hashApiKey, keyPrefix, parseApiKey } from "./api-key";
 import { cacheContext } from "./cache-context";
+import { unauthorized } from "./challenge";
 import type { Caller, KeygateEnv } from "./context";
 import { readCredential } from "./credentials";
 
@@ -40,7 +41,7 @@ async function callerOf(c: Context<KeygateEnv>, options: ResolveCallerOptions): 
   switch (credential.kind) {
     case "none":
       if (options.allowAnonymous(c)) return { kind: "anonymous" };
-      throw new KeygateError("UNAUTHORIZED", "missing credentials");
+      throw unauthorized(c, "missing credentials");
     case "api_key": {
       c.set("decider", "api_key");
       const key = await lookupApiKey(c, credential.value);
@@ -53,10 +54,10 @@ async function callerOf(c: Context<KeygateEnv>, options: ResolveCallerOptions): 
         return { kind: "admin" };
       }
       c.set("decider", "oauth");
-      throw new KeygateError("UNAUTHORIZED", "invalid token", { headers: { "WWW-Authenticate": 'Bearer error="invalid_token"' } });
+      throw unauthorized(c, "invalid token");
     case "session":
       c.set("decider", "session");
-      throw new KeygateError("UNAUTHORIZED", "invalid session");
+      throw unauthorized(c, "invalid session");
   }
 }
 
@@ -75,16 +76,9 @@ async function lookupApiKey(c: Context<KeygateEnv>, raw: string): Promise<Active
   });
 }
 
-/** A 401 `invalid api key`, with RFC 6750's challenge when the key came as a bearer token. */
+/** A 401 `invalid api key`. */
 export function invalidApiKey(c: Context<KeygateEnv>): KeygateError {
-  return new KeygateError("UNAUTHORIZED", "invalid api key", { headers: bearerChallenge(c, "invalid_token") });
-}
-
-/** RFC 6750 `WWW-Authenticate` for callers that sent `Authorization: Bearer`, else nothing. */
-export function bearerChallenge(c: Context<KeygateEnv>, error: string, scope?: readonly string[]): Record<string, string> {
-  if (!c.req.header("authorization")?.match(/^bearer\b/i) || c.req.header("x-api-key") !== undefined) return {};
-  const scopePart = scope ? `, scope="${scope.join(" ")}"` : "";
-  return { "WWW-Authenticate": `Bearer error="${error}"${scopePart}` };
+  return unauthorized(c, "invalid api key");
 }
 
 async function isAdminToken(token: string, adminTokens: readonly string[]): Promise<boolean> {

@@ -8,7 +8,8 @@ import { KeygateError } from "../errors";
 import type { ActiveKey } from "./active-key";
 import type { KeygateEnv } from "./context";
 import { isIpAllowed, isOriginAllowed } from "./network";
-import { bearerChallenge, invalidApiKey } from "./resolve-caller";
+import { unauthorized } from "./challenge";
+import { invalidApiKey } from "./resolve-caller";
 
 /** Enforces the restrictions of an API key caller; other callers pass untouched. */
 export function checkKeyRestrictions(): MiddlewareHandler<KeygateEnv> {
@@ -21,8 +22,8 @@ export function checkKeyRestrictions(): MiddlewareHandler<KeygateEnv> {
 
 function enforce(c: Context<KeygateEnv>, key: ActiveKey, now: number): void {
   if (key.revoked) throw invalidApiKey(c);
-  if (key.notBefore !== null && now < key.notBefore) throw outsideWindow(c, "api key not yet valid");
-  if (key.expiresAt !== null && now >= key.expiresAt) throw outsideWindow(c, "api key expired");
+  if (key.notBefore !== null && now < key.notBefore) throw unauthorized(c, "api key not yet valid");
+  if (key.expiresAt !== null && now >= key.expiresAt) throw unauthorized(c, "api key expired");
 
   const violation = !isIpAllowed(key.ips, c.req.header("cf-connecting-ip"))
     ? "ip_not_allowed"
@@ -32,8 +33,4 @@ function enforce(c: Context<KeygateEnv>, key: ActiveKey, now: number): void {
   if (violation === undefined) return;
   if (!key.reportOnly) throw new KeygateError("FORBIDDEN", violation);
   c.set("wouldDeny", violation);
-}
-
-function outsideWindow(c: Context<KeygateEnv>, message: string): KeygateError {
-  return new KeygateError("UNAUTHORIZED", message, { headers: bearerChallenge(c, "invalid_token") });
 }

@@ -54,8 +54,16 @@ describe("gateway responses (SPEC §4)", () => {
     await expectError(res, 400, "BAD_REQUEST", "invalid_request");
   });
 
-  it("answers 401 missing credentials without any credential", async () => {
-    await expectError(await call(sites), 401, "UNAUTHORIZED", "missing credentials");
+  it("answers 401 missing credentials without any credential, with a realm challenge (RFC 7235)", async () => {
+    const res = await call(sites);
+    await expectError(res, 401, "UNAUTHORIZED", "missing credentials");
+    expect(res.headers.get("www-authenticate")).toBe('Bearer realm="keygate"');
+  });
+
+  it("answers 401 to a bearer API key with RFC 6750's invalid_token challenge", async () => {
+    const res = await call(sites, { headers: { authorization: `Bearer ${generateApiKey("live")}` } });
+    await expectError(res, 401, "UNAUTHORIZED", "invalid api key");
+    expect(res.headers.get("www-authenticate")).toBe('Bearer error="invalid_token"');
   });
 
   it.each([
