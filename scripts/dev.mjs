@@ -1,0 +1,290 @@
+#!/usr/bin/env node
+/**
+ * `npm run dev`: the gateway on this machine, on wrangler's embedded (miniflare) D1, KV and Queues.
+ *
+ *   1. applies the D1 migrations to the local database (.wrangler/state);
+ *   2. creates .dev.vars with a random ADMIN_TOKEN when there is none (wrangler dev reads it);
+ *   3. starts `wrangler dev` (port 8787 or $PORT) and streams its output; extra arguments are
+ *      passed on (`npm run dev -- --ip 0.0.0.0`);
+ *   4. once /_keygate/health answers and no org exists yet, creates a demo org, a demo project
+ *      (`demo`) and an admin-capable demo key through the admin API, saving the raw key (shown only
+ *      once by the API) to .wrangler/demo-key.txt so later runs print it again;
+ *   5. prints the admin token's location, the demo key and curl lines to try.
+ *
+ * Without ORIGIN_URL the gateway answers with an echo of what it would forward (wrangler.toml sets
+ * ECHO=1). Set ORIGIN_URL in .dev.vars (with ORIGIN_SECRET) or in the environment to forward to a
+ * real origin. Ctrl-C stops wrangler.
+ */
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
+import { appendFile, mkdir, readFile, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = dirname(dirname(fileURLToPath(import.meta.url)));
+const DEV_VARS = join(root, ".dev.vars");
+const DEMO_KEY_FILE = join(root, ".wrangler", "demo-key.txt");
+const DATABASE = "keygate";
+const PORT = Number(process.env.PORT || 8787);
+const BASE = `http://localhost:${PORT}`;
+const HEALTH_TIMEOUT_MS = 120_000;
+const DEMO_PROJECT_ID = "demo";
+const DEMO_SCOPES = [
+  "keygate:keys:write",
+  "keygate:projects:write",
+  "keygate:audit:read",
+  "content:read",
+  "stories:read",
+  "stories:publish",
+];
+// On Windows the npm shims are .cmd files, which spawn finds only through a shell.
+const WRANGLER = process.platform === "win32" ? "wrangler.cmd" : "wrangler";
+const SPAWN_SHELL = process.platform === "win32";
+
+/** Env for wrangler: no usage metrics from local development unless asked for. */
+const wranglerEnv = { WRANGLER_SEND_METRICS: "false", ...process.env };
+
+let devProcess;
+let stopping = false;
+
+async function main() {
+  if (!Number.isInteger(PORT) || PORT < 1 || PORT > 65535) fail(`PORT must be a port number, got "${process.env.PORT}"`);
+
+  await assertPortFree(PORT);
+  const adminToken = await ensureDevVars();
+  await applyMigrations();
+
+  const vars = { ...parseDotenv(await readFile(DEV_VARS, "utf8")), ...pick(process.env, ["ORIGIN_URL"]) };
+  const args = ["dev", "--local", "--port", String(PORT), "--show-interactive-dev-session=false"];
+  // An ORIGIN_URL from the environment reaches the Worker as a var (.dev.vars is read by wrangler).
+  if (process.env.ORIGIN_URL) args.push("--var", `ORIGIN_URL:${process.env.ORIGIN_URL}`);
+  args.push(...process.argv.slice(2));
+
+  log(`starting wrangler ${args.join(" ")}`);
+  devProcess = spawn(WRANGLER, args, { cwd: root, stdio: ["ignore", "inherit", "inherit"], env: wranglerEnv, shell: SPAWN_SHELL });
+  const exited = new Promise((resolve) => {
+    devProcess.on("exit", (code, signal) => resolve({ code, signal }));
+    devProcess.on("error", (error) => resolve({ code: 1, error }));
+  });
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(signal, () => stop(signal));
+  exited.then(({ code, signal, error }) => {
+    if (error) console.error(`[keygate dev] could not start wrangler: ${error.message}`);
+    else if (!stopping) log(`wrangler exited (${signal ?? `code ${code}`})`);
+    process.exit(stopping ? 0 : code ?? 1);
+  });
+
+  const health = await waitForHealth(exited);
+  if (!health.ok) {
+    log(`warning: /_keygate/health answered ${health.status}: ${JSON.stringify(health.body)}`);
+  }
+  let demo;
+  try {
+    demo = await ensureDemo(adminToken);
+  } catch (error) {
+    log(`warning: could not set up the demo org, project and key: ${error.message}`);
+  }
+  printBanner({ adminToken, demo, forwarding: Boolean(vars.ORIGIN_URL), originUrl: vars.ORIGIN_URL });
+}
+
+/** Returns the ADMIN_TOKEN of .dev.vars, creating the file (or adding the line) when needed. */
+async function ensureDevVars() {
+  if (!existsSync(DEV_VARS)) {
+    const token = `dev_${randomBytes(24).toString("hex")}`;
+    await writeFile(DEV_VARS, `# Local secrets for wrangler dev (gitignored). Created by npm run dev.\nADMIN_TOKEN=${token}\n`, { mode: 0o600 });
+    log("created .dev.vars with a random ADMIN_TOKEN");
+    return token;
+  }
+  const existing = parseDotenv(await readFile(DEV_VARS, "utf8")).ADMIN_TOKEN;
+  if (existing) return existing;
+  const token = `dev_${randomBytes(24).toString("hex")}`;
+  const text = await readFile(DEV_VARS, "utf8");
+  await appendFile(DEV_VARS, `${text === "" || text.endsWith("\n") ? "" : "\n"}ADMIN_TOKEN=${token}\n`);
+  log("added a random ADMIN_TOKEN to .dev.vars");
+  return token;
+}
+
+/** `wrangler d1 migrations apply keygate --local`, without the confirmation prompt. */
+function applyMigrations() {
+  log("applying D1 migrations to the local database");
+  return new Promise((resolve, reject) => {
+    const child = spawn(WRANGLER, ["d1", "migrations", "apply", DATABASE, "--local"], {
+      cwd: root,
+      stdio: ["ignore", "inherit", "inherit"],
+      env: { ...wranglerEnv, CI: "true" },
+      shell: SPAWN_SHELL,
+    });
+    const onSignal = () => child.kill("SIGINT");
+    process.once("SIGINT", onSignal);
+    child.on("error", reject);
+    child.on("exit", (code, signal) => {
+      process.off("SIGINT", onSignal);
+      if (code === 0) resolve();
+      else reject(new Error(`wrangler d1 migrations apply failed (${signal ?? `code ${code}`})`));
+    });
+  });
+}
+
+function assertPortFree(port) {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", (error) =>
+      reject(new Error(error.code === "EADDRINUSE" ? `port ${port} is in use; free it or run PORT=<port> npm run dev` : error.message)),
+    );
+    server.listen(port, () => server.close(resolve));
+  });
+}
+
+/** Polls /_keygate/health until it answers (any status), or wrangler exits, or time runs out. */
+async function waitForHealth(exited) {
+  let done = false;
+  exited.then(() => (done = true));
+  const deadline = Date.now() + HEALTH_TIMEOUT_MS;
+  while (!done && Date.now() < deadline) {
+    try {
+      const response = await fetch(`${BASE}/_keygate/health`, { signal: AbortSignal.timeout(5_000) });
+      const body = await response.json().catch(() => null);
+      if (body && typeof body === "object" && "ok" in body) return { ok: response.ok, status: response.status, body };
+    } catch {
+      // not listening yet
+    }
+    await sleep(300);
+  }
+  if (done) return new Promise(() => {}); // the exit handler ends the process
+  throw new Error(`/_keygate/health did not answer within ${HEALTH_TIMEOUT_MS / 1000} s`);
+}
+
+/**
+ * Creates the demo org, project and key when no org exists; otherwise returns the saved key if it
+ * still works. Never touches existing data.
+ */
+async function ensureDemo(adminToken) {
+  const admin = { authorization: `Bearer ${adminToken}` };
+  const orgs = await call("GET", "/_keygate/v1/orgs?limit=1", admin);
+  if (orgs.data.length === 0) {
+    const org = (await call("POST", "/_keygate/v1/orgs", admin, { name: "Demo org" })).data;
+    await call("POST", "/_keygate/v1/projects", admin, { org_id: org.id, name: "Demo project", id: DEMO_PROJECT_ID });
+    const key = (
+      await call("POST", "/_keygate/v1/keys", admin, { org_id: org.id, name: "Demo admin key (npm run dev)", scopes: DEMO_SCOPES })
+    ).data;
+    await mkdir(dirname(DEMO_KEY_FILE), { recursive: true });
+    await writeFile(DEMO_KEY_FILE, `${key.key}\n`, { mode: 0o600 });
+    log(`created demo org ${org.id}, project "${DEMO_PROJECT_ID}" and key ${key.id}; the key is saved in .wrangler/demo-key.txt`);
+    return { key: key.key, created: true };
+  }
+
+  const saved = existsSync(DEMO_KEY_FILE) ? (await readFile(DEMO_KEY_FILE, "utf8")).trim() : "";
+  if (!saved) return { problem: "orgs exist but no demo key was saved (.wrangler/demo-key.txt)" };
+  const check = await fetch(`${BASE}/_keygate/v1/keys?limit=1`, { headers: { "x-api-key": saved } });
+  if (!check.ok) {
+    const body = await check.json().catch(() => ({}));
+    return { problem: `the saved demo key in .wrangler/demo-key.txt is rejected (${check.status} ${body.message ?? ""})`.trim() };
+  }
+  return { key: saved, created: false };
+}
+
+async function call(method, path, headers, body) {
+  const response = await fetch(`${BASE}${path}`, {
+    method,
+    headers: { ...headers, ...(body && { "content-type": "application/json" }) },
+    body: body && JSON.stringify(body),
+  });
+  const json = await response.json().catch(() => null);
+  if (!response.ok || !json?.ok) {
+    throw new Error(`${method} ${path} answered ${response.status}: ${json ? JSON.stringify(json) : "(not JSON)"}`);
+  }
+  return json;
+}
+
+function printBanner({ adminToken, demo, forwarding, originUrl }) {
+  const host = `localhost:${PORT}`;
+  const line = "=".repeat(78);
+  const out = [
+    "",
+    line,
+    `  Keygate is running at http://${host}`,
+    forwarding
+      ? `  Allowed requests are forwarded to ORIGIN_URL = ${originUrl}`
+      : "  Echo mode: allowed requests are answered with what would be forwarded (no ORIGIN_URL).",
+    "",
+    `  ADMIN_TOKEN: in .dev.vars (${adminToken.slice(0, 8)}…); use it as  authorization: Bearer <token>`,
+  ];
+  if (demo?.key) {
+    out.push(
+      `  Demo key${demo.created ? " (new)" : ""}, also saved in .wrangler/demo-key.txt; org "Demo org", project "${DEMO_PROJECT_ID}",`,
+      `  scopes: ${DEMO_SCOPES.join(" ")}`,
+      "",
+      `    export KEY=${demo.key}`,
+      "",
+      `  # ${forwarding ? "allowed: forwarded to ORIGIN_URL, the origin answers" : "200: the echo, with the x-keygate-* identity headers"}`,
+      `  curl -s "${host}/api/v1/site/pages?productId=${DEMO_PROJECT_ID}" -H "x-api-key: $KEY"`,
+      "  # 403 insufficient_scope: the key lacks content:write",
+      `  curl -s -X POST "${host}/api/v1/site/pages?productId=${DEMO_PROJECT_ID}" -H "x-api-key: $KEY"`,
+      "  # 401 missing credentials",
+      `  curl -s "${host}/api/v1/site/pages?productId=${DEMO_PROJECT_ID}"`,
+      "  # admin API with the demo key: its org's keys",
+      `  curl -s "${host}/_keygate/v1/keys" -H "authorization: Bearer $KEY"`,
+    );
+  } else {
+    out.push(
+      `  No demo key: ${demo?.problem ?? "setting up the demo failed (see the warning above)"}.`,
+      "  Start from scratch with  rm -rf .wrangler/state .wrangler/demo-key.txt  or use ADMIN_TOKEN:",
+      `    curl -s "${host}/_keygate/v1/orgs" -H "authorization: Bearer $(grep '^ADMIN_TOKEN=' .dev.vars | cut -d= -f2-)"`,
+    );
+  }
+  out.push("", "  Ctrl-C stops the gateway.", line, "");
+  console.log(out.join("\n"));
+}
+
+/** Stops wrangler (which stops workerd) and exits once it has. */
+function stop(signal) {
+  if (stopping) return;
+  stopping = true;
+  if (!devProcess || devProcess.exitCode !== null || devProcess.signalCode !== null) process.exit(0);
+  // Ctrl-C reaches wrangler too (same process group); a kill of this process only reaches us.
+  devProcess.kill(signal === "SIGINT" ? "SIGINT" : "SIGTERM");
+  setTimeout(() => {
+    log("wrangler did not stop within 10 s; killing it");
+    devProcess.kill("SIGKILL");
+    process.exit(1);
+  }, 10_000).unref();
+}
+
+/** A small dotenv reader: KEY=value, optional `export`, quotes, # comments. */
+function parseDotenv(text) {
+  const vars = {};
+  for (const raw of text.split(/\r?\n/)) {
+    const match = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$/.exec(raw);
+    if (!match) continue;
+    let value = match[2];
+    const quoted = /^(["'`])(.*)\1$/.exec(value);
+    if (quoted) value = quoted[1] === '"' ? quoted[2].replace(/\\n/g, "\n") : quoted[2];
+    else value = value.replace(/\s+#.*$/, "");
+    vars[match[1]] = value;
+  }
+  return vars;
+}
+
+function pick(object, names) {
+  return Object.fromEntries(names.filter((name) => object[name]).map((name) => [name, object[name]]));
+}
+
+function sleep(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function log(message) {
+  console.log(`[keygate dev] ${message}`);
+}
+
+function fail(message) {
+  console.error(`[keygate dev] ${message}`);
+  process.exit(1);
+}
+
+main().catch((error) => {
+  console.error(`[keygate dev] ${error.message}`);
+  if (devProcess && devProcess.exitCode === null) stop("SIGTERM");
+  else process.exit(1);
+});
