@@ -3,15 +3,8 @@
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import { verifyKeygateSignature } from "../../src/origin/signature";
-import { call, createKey, createOrg, createProject, json } from "../helpers/worker";
+import { call, createKey, createOrg, createProject, json, type Echo } from "../helpers/worker";
 
-interface Echo {
-  echo: true;
-  method: string;
-  path: string;
-  query: string;
-  headers: Record<string, string>;
-}
 
 let org: string;
 beforeAll(async () => {

@@ -5,6 +5,7 @@ import { handleError } from "../../src/errors";
 import { forwardToOrigin, identityHeaders } from "../../src/gateway/proxy";
 import type { KeygateIdentity } from "../../src/origin/identity";
 import { verifyKeygateSignature } from "../../src/origin/signature";
+import type { Echo } from "../helpers/worker";
 
 const SECRET = "origin-secret-0123456789";
 
@@ -39,13 +40,6 @@ function gateway(cfg: Config, identity: KeygateIdentity = IDENTITY) {
   return app;
 }
 
-interface Echo {
-  echo: true;
-  method: string;
-  path: string;
-  query: string;
-  headers: Record<string, string>;
-}
 
 async function echoed(init: RequestInit, path = "/api/v1/items?b=2&a=1", cfg: Partial<Config> = {}): Promise<Echo> {
   const res = await gateway(config({ echo: true, ...cfg })).request(path, init);

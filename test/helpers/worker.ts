@@ -8,6 +8,15 @@ export const BASE = "https://gw.test";
 
 type Json = Record<string, unknown>;
 
+/** The body of an echo-mode response: what the origin would have received. */
+export interface Echo {
+  echo: true;
+  method: string;
+  path: string;
+  query: string;
+  headers: Record<string, string>;
+}
+
 /** A request through the Worker. `path` is relative to {@link BASE}. */
 export function call(path: string, init: RequestInit = {}): Promise<Response> {
   return exports.default.fetch(new Request(`${BASE}${path}`, init));
