@@ -3,7 +3,8 @@
  * `npm run dev`: the gateway on this machine, on wrangler's embedded (miniflare) D1, KV and Queues.
  *
  *   1. applies the D1 migrations to the local database (.wrangler/state);
- *   2. creates .dev.vars with a random ADMIN_TOKEN when there is none (wrangler dev reads it);
+ *   2. creates .dev.vars with a random ADMIN_TOKEN and BETTER_AUTH_SECRET when it lacks them
+ *      (wrangler dev reads it);
  *   3. starts `wrangler dev` (port 8787 or $PORT) and streams its output; extra arguments are
  *      passed on (`npm run dev -- --ip 0.0.0.0`);
  *   4. once /_keygate/health answers and no org exists yet, creates a demo org, a demo project
@@ -88,21 +89,27 @@ async function main() {
   printBanner({ adminToken, demo, forwarding: Boolean(vars.ORIGIN_URL), originUrl: vars.ORIGIN_URL });
 }
 
-/** Returns the ADMIN_TOKEN of .dev.vars, creating the file (or adding the line) when needed. */
+/** Secrets .dev.vars must hold, with how to make a random one. */
+const DEV_SECRETS = {
+  ADMIN_TOKEN: () => `dev_${randomBytes(24).toString("hex")}`,
+  BETTER_AUTH_SECRET: () => randomBytes(32).toString("hex"),
+};
+
+/** Returns the ADMIN_TOKEN of .dev.vars, creating the file and adding missing secrets when needed. */
 async function ensureDevVars() {
   if (!existsSync(DEV_VARS)) {
-    const token = `dev_${randomBytes(24).toString("hex")}`;
-    await writeFile(DEV_VARS, `# Local secrets for wrangler dev (gitignored). Created by npm run dev.\nADMIN_TOKEN=${token}\n`, { mode: 0o600 });
-    log("created .dev.vars with a random ADMIN_TOKEN");
-    return token;
+    await writeFile(DEV_VARS, "# Local secrets for wrangler dev (gitignored). Created by npm run dev.\n", { mode: 0o600 });
+    log("created .dev.vars");
   }
-  const existing = parseDotenv(await readFile(DEV_VARS, "utf8")).ADMIN_TOKEN;
-  if (existing) return existing;
-  const token = `dev_${randomBytes(24).toString("hex")}`;
-  const text = await readFile(DEV_VARS, "utf8");
-  await appendFile(DEV_VARS, `${text === "" || text.endsWith("\n") ? "" : "\n"}ADMIN_TOKEN=${token}\n`);
-  log("added a random ADMIN_TOKEN to .dev.vars");
-  return token;
+  const vars = parseDotenv(await readFile(DEV_VARS, "utf8"));
+  for (const [name, randomSecret] of Object.entries(DEV_SECRETS)) {
+    if (vars[name]) continue;
+    vars[name] = randomSecret();
+    const text = await readFile(DEV_VARS, "utf8");
+    await appendFile(DEV_VARS, `${text === "" || text.endsWith("\n") ? "" : "\n"}${name}=${vars[name]}\n`);
+    log(`added a random ${name} to .dev.vars`);
+  }
+  return vars.ADMIN_TOKEN;
 }
 
 /** `wrangler d1 migrations apply keygate --local`, without the confirmation prompt. */

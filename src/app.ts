@@ -1,11 +1,14 @@
 /**
  * @module
- * The Worker's HTTP surface: Keygate's own endpoints under `/_keygate`, then the gateway.
+ * The Worker's HTTP surface: Keygate's own endpoints under `/_keygate` (health, the admin API,
+ * better-auth for dashboards), then the gateway.
  */
 import { Hono } from "hono";
 import { admin } from "./admin";
 import { notFound } from "./admin/actor";
 import { health } from "./admin/health";
+import { AUTH_BASE_PATH } from "./auth/auth";
+import { authRoutes } from "./auth/routes";
 import { handleError } from "./errors";
 import { gateway } from "./gateway";
 import type { KeygateEnv } from "./gateway/context";
@@ -16,6 +19,7 @@ export const app = new Hono<KeygateEnv>();
 app.use(assignRequestId());
 app.route("/_keygate/health", health);
 app.route("/_keygate/v1", admin);
+app.route(AUTH_BASE_PATH, authRoutes);
 app.all("/_keygate/*", () => {
   throw notFound();
 });

@@ -20,6 +20,10 @@ export interface Bindings {
   POLICY?: string;
   SESSION_COOKIE?: string;
   AUDIT_RETENTION_DAYS?: string;
+  /** Secret: signs session cookies (better-auth). */
+  BETTER_AUTH_SECRET?: string;
+  /** The Worker's public URL; `https://` makes session cookies `Secure` (`__Secure-` names). */
+  BETTER_AUTH_URL?: string;
 }
 
 export type KeyEnv = "live" | "test";
@@ -34,6 +38,10 @@ export interface Config {
   originTimeoutMs: number;
   echo: boolean;
   sessionCookieNames: readonly string[];
+  /** BETTER_AUTH_SECRET; sessions and `/_keygate/auth` need it. */
+  authSecret: string | undefined;
+  /** BETTER_AUTH_URL; without it better-auth takes the URL of each request. */
+  authUrl: string | undefined;
 }
 
 const MAX_KEY_CACHE_TTL_S = 60;
@@ -64,6 +72,8 @@ function parseConfig(env: Bindings): Config {
     originTimeoutMs: boundedInt(env.ORIGIN_TIMEOUT_MS, DEFAULT_ORIGIN_TIMEOUT_MS, 100, 300_000),
     echo: env.ECHO === "1" || env.ECHO === "true",
     sessionCookieNames: env.SESSION_COOKIE ? [...SESSION_COOKIES, env.SESSION_COOKIE] : SESSION_COOKIES,
+    authSecret: env.BETTER_AUTH_SECRET || undefined,
+    authUrl: env.BETTER_AUTH_URL || undefined,
   };
 }
 

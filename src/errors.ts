@@ -2,7 +2,7 @@
  * @module
  * One error type for every response Keygate produces itself, and the handler that renders it.
  */
-import type { Context, ErrorHandler } from "hono";
+import type { ErrorHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { ZodError } from "zod";
@@ -79,12 +79,12 @@ export function zodIssues(error: ZodError): Issue[] {
 }
 
 /** `app.onError`: every thrown error becomes a contract-shaped JSON response. */
-export const handleError: ErrorHandler = (err, c: Context) => {
+export const handleError: ErrorHandler = (err) => {
   if (err instanceof KeygateError) return err.getResponse();
   if (err instanceof HTTPException) {
     const code: ErrorCode = err.status === 413 ? "PAYLOAD_TOO_LARGE" : "BAD_REQUEST";
     return new KeygateError(code, err.message || "invalid_request").getResponse();
   }
-  console.error(JSON.stringify({ level: "error", msg: "unhandled error", path: c.req.path, error: String(err) }));
+  console.error(JSON.stringify({ level: "error", msg: "unhandled error", error: String(err) }));
   return new KeygateError("INTERNAL", "internal error").getResponse();
 };

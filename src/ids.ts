@@ -9,7 +9,11 @@ const ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 const TIME_LEN = 10;
 const RANDOM_LEN = 16;
 
-export type IdPrefix = "org" | "prj" | "key" | "evt" | "req";
+/**
+ * `org`, `prj`, `key`, `evt`, `req` are Keygate's own; `usr`, `ses`, `acc`, `vrf`, `mem`, `inv` are
+ * better-auth's users, sessions, accounts, verifications, org members and invitations.
+ */
+export type IdPrefix = "org" | "prj" | "key" | "evt" | "req" | "usr" | "ses" | "acc" | "vrf" | "mem" | "inv";
 
 let lastTime = -1;
 let lastRandom: number[] = [];

@@ -3,13 +3,7 @@
  * Streaming audit exports: NDJSON and CSV, produced page by page from D1 so a 100k-row export
  * never sits in memory whole.
  */
-import type { AuditEvent } from "../schemas/audit-event";
-
-export const EXPORT_COLUMNS = [
-  "id", "ts", "request_id", "client_request_id", "org_id", "project_id", "key_id", "key_prefix", "caller", "outcome",
-  "reason", "status", "method", "path", "ip", "origin", "country", "colo", "user_agent", "latency_ms",
-  "required_scopes", "missing_scopes", "action", "target_id",
-] as const satisfies readonly (keyof AuditEvent)[];
+import { AUDIT_EVENT_COLUMNS, type AuditEvent } from "../schemas/audit-event";
 
 export type ExportFormat = "ndjson" | "csv";
 
@@ -23,9 +17,17 @@ export function exportStream(format: ExportFormat, nextPage: PageSource): Readab
   let started = false;
   return new ReadableStream({
     async pull(controller) {
-      if (!started && format === "csv") controller.enqueue(encoder.encode(`${EXPORT_COLUMNS.join(",")}\r\n`));
+      if (!started && format === "csv") controller.enqueue(encoder.encode(`${AUDIT_EVENT_COLUMNS.join(",")}\r\n`));
       started = true;
-      const events = await nextPage(beforeId);
+      let events: AuditEvent[];
+      try {
+        events = await nextPage(beforeId);
+      } catch (error) {
+        // Abort the body rather than end it: a cut-off export must not look complete.
+        console.error(JSON.stringify({ level: "error", msg: "audit export aborted", error: String(error) }));
+        controller.error(error);
+        return;
+      }
       if (events.length === 0) {
         controller.close();
         return;
@@ -38,7 +40,7 @@ export function exportStream(format: ExportFormat, nextPage: PageSource): Readab
 }
 
 function csvLine(event: AuditEvent): string {
-  return `${EXPORT_COLUMNS.map((column) => csvCell(event[column])).join(",")}\r\n`;
+  return `${AUDIT_EVENT_COLUMNS.map((column) => csvCell(event[column])).join(",")}\r\n`;
 }
 
 /**

@@ -1,7 +1,8 @@
 /**
  * @module
  * `/_keygate/v1/audit`: the audit log, newest first, with filters, cursor pages and streamed
- * NDJSON/CSV exports; `/audit/summary` counts events per key, reason, outcome or path.
+ * NDJSON/CSV exports; `/audit/summary` counts events per key, reason, outcome or path (last 7 days
+ * unless `since` says otherwise).
  */
 import { Hono } from "hono";
 import { z } from "zod";
@@ -9,7 +10,7 @@ import { listEvents, SUMMARY_GROUPS, summarizeEvents, type AuditFilter } from ".
 import type { KeygateEnv } from "../gateway/context";
 import { requireScopes } from "../gateway/require-scopes";
 import { OUTCOMES } from "../schemas/audit-event";
-import { OrgIdSchema, ProjectIdSchema } from "../schemas/key";
+import { OrgIdSchema, ProjectIdSchema, TimestampSchema } from "../schemas/key";
 import { actingOrg, actingProject } from "./actor";
 import { exportStream } from "./audit-export";
 import { readQuery } from "./input";
@@ -17,8 +18,8 @@ import { page, PageQuerySchema } from "./pagination";
 
 const EXPORT_PAGE = 1000;
 const SUMMARY_LIMIT = 1000;
-
-const Timestamp = z.iso.datetime({ offset: false }).transform((s) => new Date(s).toISOString());
+/** Without `since`, a summary covers the last 7 days rather than an org's whole history. */
+const DEFAULT_SUMMARY_WINDOW_MS = 7 * 86_400_000;
 
 const FilterSchema = z.object({
   org_id: OrgIdSchema.optional(),
@@ -27,8 +28,8 @@ const FilterSchema = z.object({
   request_id: z.string().max(64).optional(),
   outcome: z.enum(OUTCOMES).optional(),
   reason: z.string().max(200).optional(),
-  since: Timestamp.optional(),
-  until: Timestamp.optional(),
+  since: TimestampSchema.optional(),
+  until: TimestampSchema.optional(),
 });
 
 const AuditQuerySchema = PageQuerySchema.extend(FilterSchema.shape).extend({
@@ -61,7 +62,8 @@ audit.get("/", async (c) => {
 
 audit.get("/summary", async (c) => {
   const { group_by, ...query } = readQuery(c, SummaryQuerySchema);
-  const filter: AuditFilter = { ...query, org_id: actingOrg(c, query.org_id), project_id: actingProject(c, query.project_id) };
+  const since = query.since ?? new Date(Date.now() - DEFAULT_SUMMARY_WINDOW_MS).toISOString();
+  const filter: AuditFilter = { ...query, since, org_id: actingOrg(c, query.org_id), project_id: actingProject(c, query.project_id) };
   const groups = await summarizeEvents(c.env.DB, filter, group_by, SUMMARY_LIMIT);
   return c.json({ ok: true, data: { group_by, groups } });
 });

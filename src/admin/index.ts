@@ -2,7 +2,8 @@
  * @module
  * The admin API under `/_keygate/v1` (SPEC §8). Callers authenticate with ADMIN_TOKEN or an admin
  * API key, whose own restrictions (revocation, validity, IP, Origin) apply here too; each route
- * then requires its `keygate:` scope. Changes, failed change attempts and refusals are audited.
+ * then requires its `keygate:` scope. Changes, refused or failed calls and report-mode violations
+ * are audited; successful reads are not.
  */
 import { Hono } from "hono";
 import { auditRequests } from "../audit/record";
@@ -22,9 +23,9 @@ admin.route("/scopes", scopes);
 
 admin.use(
   "*",
-  auditRequests({ when: (c) => c.var.adminChange !== undefined || (c.req.method !== "GET" && c.res.status >= 400) || [401, 403].includes(c.res.status) }),
+  auditRequests({ when: (c) => c.var.adminChange !== undefined || c.var.wouldDeny !== undefined || c.res.status >= 400 }),
   limitBody(),
-  resolveCaller({ allowAnonymous: () => false, acceptAdminToken: true }),
+  resolveCaller({ allowAnonymous: () => false, acceptAdminToken: true, acceptSessions: false }),
   checkKeyRestrictions(),
 );
 admin.route("/orgs", orgs);

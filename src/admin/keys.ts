@@ -8,9 +8,10 @@ import { countRequestsByKey } from "../db/audit";
 import { findKeyById, insertKey, listKeys, revokeKey, rotateKey, updateKey, type KeyChanges, type StoredKey } from "../db/keys";
 import { orgExists, projectExists } from "../db/orgs";
 import { getConfig } from "../env";
-import { KeygateError } from "../errors";
+import { KeygateError, type Issue } from "../errors";
 import { keyCache } from "../gateway/active-key";
 import { generateApiKey, hashApiKey, keyPrefix } from "../gateway/api-key";
+import { isIpRuleWithin, isOriginRuleWithin } from "../gateway/network";
 import type { AdminChange, KeygateEnv } from "../gateway/context";
 import { loadPolicy } from "../gateway/policy";
 import { requireScopes } from "../gateway/require-scopes";
@@ -53,9 +54,12 @@ keys.post("/", requireScopes(["keygate:keys:write"]), async (c) => {
   const projectId = creatorProject(creator?.projectId ?? null, input.project_id);
   if (projectId !== null && !(await projectExists(c.env.DB, orgId, projectId))) throw notFound();
 
-  const creatorExpiry = creator?.expiresAt ?? null;
-  const expiresAt = input.expires_at ?? (creatorExpiry === null ? null : new Date(creatorExpiry).toISOString());
+  const expiresAt = input.expires_at ?? earliest(null, creator?.expiresAt ?? null);
   assertWithinCreatorExpiry(c, expiresAt);
+
+  const allowedIps = input.allowed_ips ?? creator?.ipRules ?? [];
+  const allowedOrigins = input.allowed_origins ?? creator?.originRules ?? [];
+  assertRestrictionsWithinCaller(c, allowedIps, allowedOrigins);
 
   const { stored, raw } = await issueKey(c, {
     org_id: orgId,
@@ -63,15 +67,15 @@ keys.post("/", requireScopes(["keygate:keys:write"]), async (c) => {
     name: input.name,
     scopes,
     preset: input.preset ?? null,
-    allowed_ips: input.allowed_ips ?? [],
-    allowed_origins: input.allowed_origins ?? [],
+    allowed_ips: [...allowedIps],
+    allowed_origins: [...allowedOrigins],
     restrictions_mode: input.restrictions_mode ?? "enforce",
     not_before: input.not_before ?? null,
     expires_at: expiresAt,
     rotated_from: null,
   });
+  // A new hash cannot be in any cache yet: nothing to invalidate.
   await insertKey(c.env.DB, stored);
-  await keyCache.invalidate(c.env.KEY_CACHE, stored.hash);
   recordChange(c, { action: "key.create", targetId: stored.record.id, orgId, projectId });
   return c.json({ ok: true, data: { ...stored.record, key: raw } }, 201);
 });
@@ -101,6 +105,15 @@ keys.patch("/:id", requireScopes(["keygate:keys:write"]), async (c) => {
   assertCovers(c, target.record.scopes);
   if (target.record.revoked_at !== null) throw conflict("the key is revoked");
   if (input.expires_at !== undefined && isExpired(target.record)) throw conflict("an expired key cannot be extended");
+  if (input.expires_at !== undefined && target.record.rotated_to !== null) {
+    throw conflict("a rotated key's expiry is set by its rotation; change the successor instead");
+  }
+  if (input.expires_at && target.record.not_before !== null && Date.parse(input.expires_at) <= Date.parse(target.record.not_before)) {
+    throw KeygateError.badRequest([{ path: "expires_at", message: "must be after not_before" }]);
+  }
+  if (input.allowed_ips !== undefined || input.allowed_origins !== undefined) {
+    assertRestrictionsWithinCaller(c, input.allowed_ips ?? target.record.allowed_ips, input.allowed_origins ?? target.record.allowed_origins);
+  }
 
   const changes: KeyChanges = { ...input };
   if (input.scopes !== undefined) {
@@ -112,8 +125,8 @@ keys.patch("/:id", requireScopes(["keygate:keys:write"]), async (c) => {
   if (input.expires_at !== undefined) assertWithinCreatorExpiry(c, input.expires_at);
 
   const updated = await updateKey(c.env.DB, target.record.id, changes);
-  await keyCache.invalidate(c.env.KEY_CACHE, target.hash);
   recordChange(c, changeOf("key.update", target.record));
+  await keyCache.invalidate(c.env.KEY_CACHE, target.hash);
   return c.json({ ok: true, data: updated?.record });
 });
 
@@ -131,11 +144,14 @@ keys.post("/:id/rotate", requireScopes(["keygate:keys:write"]), async (c) => {
     throw KeygateError.badRequest(widening.map((scope) => ({ path: "scopes", message: `"${scope}" is not held by the rotated key` })));
   }
   assertGrantable(c, scopes, "scopes");
+  // The caller receives the successor's raw key, so it must not get more than it could create.
+  assertRestrictionsWithinCaller(c, old.record.allowed_ips, old.record.allowed_origins);
 
   const { stored, raw } = await issueKey(c, {
     ...old.record,
     scopes,
     preset: input.scopes === undefined ? old.record.preset : null,
+    expires_at: earliest(old.record.expires_at, callerKey(c)?.expiresAt ?? null),
     rotated_from: old.record.id,
   });
   const graceEnd = Date.now() + (input.grace_seconds ?? 0) * 1000;
@@ -143,8 +159,8 @@ keys.post("/:id/rotate", requireScopes(["keygate:keys:write"]), async (c) => {
   if (!(await rotateKey(c.env.DB, { id: old.record.id, expiresAt: new Date(oldExpiry).toISOString() }, stored))) {
     throw conflict("the key was revoked or rotated concurrently");
   }
-  await Promise.all([keyCache.invalidate(c.env.KEY_CACHE, old.hash), keyCache.invalidate(c.env.KEY_CACHE, stored.hash)]);
   recordChange(c, changeOf("key.rotate", old.record));
+  await keyCache.invalidate(c.env.KEY_CACHE, old.hash);
   return c.json({ ok: true, data: { ...stored.record, key: raw } }, 201);
 });
 
@@ -152,8 +168,8 @@ keys.delete("/:id", requireScopes(["keygate:keys:write"]), async (c) => {
   const target = await visibleKey(c);
   assertCovers(c, target.record.scopes);
   await revokeKey(c.env.DB, target.record.id, new Date().toISOString());
-  await keyCache.invalidate(c.env.KEY_CACHE, target.hash);
   recordChange(c, changeOf("key.revoke", target.record));
+  await keyCache.invalidate(c.env.KEY_CACHE, target.hash);
   const revoked = await findKeyById(c.env.DB, undefined, target.record.id);
   return c.json({ ok: true, data: revoked?.record });
 });
@@ -202,6 +218,29 @@ function assertGrantable(c: Context<KeygateEnv>, scopes: readonly string[], path
     throw KeygateError.badRequest(bad.map((scope) => ({ path, message: `"${scope}" is not a catalog scope or a wildcard covering one` })));
   }
   assertCovers(c, scopes);
+}
+
+/**
+ * A key caller's IP and Origin restrictions bind what it creates, changes or rotates: every rule
+ * must lie within its own, and an empty list (anywhere) is wider than any non-empty one.
+ */
+function assertRestrictionsWithinCaller(c: Context<KeygateEnv>, ips: readonly string[], origins: readonly string[]): void {
+  const key = callerKey(c);
+  if (!key) return;
+  const issues: Issue[] = [];
+  const wider = (path: string, what: string) => issues.push({ path, message: `${what} is wider than the caller's own ${path}` });
+  if (ips.length === 0 && key.ipRules.length > 0) wider("allowed_ips", "an empty list");
+  for (const rule of ips) if (!isIpRuleWithin(key.ips, rule)) wider("allowed_ips", `"${rule}"`);
+  if (origins.length === 0 && key.originRules.length > 0) wider("allowed_origins", "an empty list");
+  for (const rule of origins) if (!isOriginRuleWithin(key.origins, rule)) wider("allowed_origins", `"${rule}"`);
+  if (issues.length > 0) throw KeygateError.badRequest(issues);
+}
+
+/** The earlier of an ISO expiry (null: never) and an epoch-ms limit (null: none). */
+function earliest(expiresAt: string | null, limitMs: number | null): string | null {
+  if (limitMs === null) return expiresAt;
+  if (expiresAt === null || Date.parse(expiresAt) > limitMs) return new Date(limitMs).toISOString();
+  return expiresAt;
 }
 
 function assertReportModeAllowed(c: Context<KeygateEnv>, mode: string | undefined): void {

@@ -4,17 +4,17 @@
  */
 import { Hono, type MiddlewareHandler } from "hono";
 import { z } from "zod";
-import { insertOrg, insertProject, listOrgs, listProjects, orgExists } from "../db/orgs";
+import { insertOrg, insertProject, listOrgs, listProjects, orgExists, projectPosition } from "../db/orgs";
 import { KeygateError } from "../errors";
 import type { KeygateEnv } from "../gateway/context";
+import { projectCache, projectCacheId } from "../gateway/active-key";
 import { requireScopes } from "../gateway/require-scopes";
 import { newId } from "../ids";
-import { OrgIdSchema, ProjectIdSchema } from "../schemas/key";
+import { NameSchema, OrgIdSchema, ProjectIdSchema } from "../schemas/key";
 import { actingOrg, actingProject, callerKey, notFound, recordChange } from "./actor";
 import { readJson, readQuery } from "./input";
 import { page, PageQuerySchema } from "./pagination";
 
-const NameSchema = z.string().trim().min(1).max(200);
 const CreateOrgInputSchema = z.strictObject({ name: NameSchema });
 const CreateProjectInputSchema = z.strictObject({ org_id: OrgIdSchema.optional(), name: NameSchema, id: ProjectIdSchema.optional() });
 const ProjectListQuerySchema = PageQuerySchema.extend({ org_id: OrgIdSchema.optional() });
@@ -31,8 +31,7 @@ export const orgs = new Hono<KeygateEnv>();
 
 orgs.post("/", requireAdminToken, async (c) => {
   const input = await readJson(c, CreateOrgInputSchema);
-  const org = { id: newId("org"), name: input.name, created_at: new Date().toISOString() };
-  await insertOrg(c.env.DB, org);
+  const org = await insertOrg(c.env.DB, { id: newId("org"), name: input.name, created_at: new Date().toISOString() });
   recordChange(c, { action: "org.create", targetId: org.id, orgId: org.id, projectId: null });
   return c.json({ ok: true, data: org }, 201);
 });
@@ -55,6 +54,8 @@ projects.post("/", requireScopes(["keygate:projects:write"]), async (c) => {
     throw new KeygateError("CONFLICT", "conflict", { details: { reason: `project "${project.id}" already exists in this org` } });
   }
   recordChange(c, { action: "project.create", targetId: project.id, orgId, projectId: project.id });
+  // A request may have named it before it existed; that "unknown" must not outlive the creation.
+  await projectCache.invalidate(c.env.KEY_CACHE, projectCacheId(orgId, project.id));
   return c.json({ ok: true, data: project }, 201);
 });
 
@@ -64,5 +65,5 @@ projects.get("/", requireScopes(["keygate:keys:read"]), async (c) => {
     beforeId: query.cursor,
     limit: query.limit + 1,
   });
-  return c.json({ ok: true, ...page(rows, query.limit, (row) => `${row.org_id}/${row.id}`) });
+  return c.json({ ok: true, ...page(rows, query.limit, projectPosition) });
 });

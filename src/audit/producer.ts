@@ -12,13 +12,11 @@ import type { Bindings } from "../env";
 import type { AuditEvent } from "../schemas/audit-event";
 
 const COALESCE_MS = 5;
-/**
- * Queue messages may be 128 KB. Counted in UTF-16 units, a message of 40,000 is at most 120 KB of
- * UTF-8 even if every character took 3 bytes.
- */
-const MAX_MESSAGE_CHARS = 40_000;
-/** sendBatch takes at most 100 messages and 256 KB in all. */
+/** Queue messages may be 128 KB; leave room for the envelope. */
+const MAX_MESSAGE_BYTES = 120_000;
+/** sendBatch takes at most 256 KB in all: two full messages. */
 const MAX_BATCH_MESSAGES = 2;
+const encoder = new TextEncoder();
 const SEND_BACKOFF_MS = [50, 250, 1000];
 
 interface Pending {
@@ -63,14 +61,14 @@ export async function deliver(env: Bindings, events: readonly AuditEvent[]): Pro
   }
 }
 
-/** Splits events into message bodies of at most {@link MAX_MESSAGE_CHARS} characters of JSON. */
+/** Splits events into message bodies of at most {@link MAX_MESSAGE_BYTES} bytes of JSON. */
 export function packMessages(events: readonly AuditEvent[]): AuditEvent[][] {
   const messages: AuditEvent[][] = [];
   let current: AuditEvent[] = [];
   let bytes = 0;
   for (const event of events) {
-    const size = JSON.stringify(event).length + 1;
-    if (current.length > 0 && bytes + size > MAX_MESSAGE_CHARS) {
+    const size = encoder.encode(JSON.stringify(event)).byteLength + 1;
+    if (current.length > 0 && bytes + size > MAX_MESSAGE_BYTES) {
       messages.push(current);
       current = [];
       bytes = 0;

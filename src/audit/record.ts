@@ -13,6 +13,8 @@ import { sendAuditEvent } from "./producer";
 
 /** Origin failures happen after Keygate allowed the request; they are not denials. */
 const ORIGIN_FAILURES = new Set(["BAD_GATEWAY", "GATEWAY_TIMEOUT"]);
+/** A POLICY_INVALID message names every bad entry; the event keeps its start. */
+const MAX_REASON = 200;
 
 export interface AuditOptions {
   /** Whether this request yields an event; every request when omitted. */
@@ -44,7 +46,7 @@ export function auditEventOf(c: Context<KeygateEnv>, startedAt: number): AuditEv
     ts: new Date(now).toISOString(),
     request_id: c.var.requestId,
     client_request_id: clip(headers.get("x-request-id"), 200),
-    org_id: change?.orgId ?? key?.orgId ?? null,
+    org_id: change?.orgId ?? key?.orgId ?? c.var.orgId ?? null,
     project_id: change?.projectId ?? c.var.projectId ?? key?.projectId ?? null,
     key_id: key?.id ?? null,
     key_prefix: c.var.keyPrefix ?? null,
@@ -67,7 +69,7 @@ export function auditEventOf(c: Context<KeygateEnv>, startedAt: number): AuditEv
 }
 
 function outcomeOf(c: Context<KeygateEnv>, error: KeygateError | undefined): { outcome: Outcome; reason: string | null } {
-  if (error) return { outcome: ORIGIN_FAILURES.has(error.code) ? "allowed" : "denied", reason: error.message };
+  if (error) return { outcome: ORIGIN_FAILURES.has(error.code) ? "allowed" : "denied", reason: clip(error.message, MAX_REASON) };
   if (c.error) return { outcome: "denied", reason: "internal error" };
   const wouldDeny = c.var.wouldDeny;
   return wouldDeny ? { outcome: "would_deny", reason: wouldDeny } : { outcome: "allowed", reason: null };

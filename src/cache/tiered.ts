@@ -4,8 +4,10 @@
  *
  * Every entry carries the time it was read from D1, and no tier serves it past that time plus the
  * TTL, whichever tier it comes from and whether or not D1 is reachable. That bounds how long a
- * revoked or changed record can be served anywhere by the TTL. Known absences are cached in memory
- * only, never in KV, so a burst of unknown ids cannot fill KV.
+ * revoked or changed record can be served anywhere by the TTL. In the isolate that made a change,
+ * `invalidate` takes effect at once: a read that was already in flight when it ran does not store
+ * what it read. Known absences are cached in memory only, in their own small LRU, so a burst of
+ * unknown ids can neither fill KV nor evict the entries of real keys.
  */
 import { KeygateError } from "../errors";
 import { MemoryCache } from "./memory";
@@ -28,6 +30,10 @@ interface KvEntry<Stored> {
 const KV_MIN_EXPIRATION_S = 60;
 const KV_MIN_CACHE_TTL_S = 30;
 const RETRY_AFTER_S = "5";
+/** Bumped whenever the stored shape changes, so a deploy never reads another version's entries. */
+const KV_SCHEMA = "v1";
+/** Invalidation stamps outlive any read that could have started before them. */
+const INVALIDATION_MEMORY_MS = 5 * 60_000;
 
 export interface TieredCacheOptions<Stored, Live> {
   /** KV key prefix and memory key prefix, e.g. `key`. */
@@ -38,59 +44,89 @@ export interface TieredCacheOptions<Stored, Live> {
 }
 
 export class TieredCache<Stored, Live> {
-  readonly #memory: MemoryCache<Live | null>;
+  readonly #found: MemoryCache<Live>;
+  readonly #absent: MemoryCache<true>;
+  readonly #invalidatedAt: MemoryCache<number>;
 
   constructor(readonly options: TieredCacheOptions<Stored, Live>) {
-    this.#memory = new MemoryCache(options.maxEntries);
+    this.#found = new MemoryCache(options.maxEntries);
+    this.#absent = new MemoryCache(Math.ceil(options.maxEntries / 10));
+    this.#invalidatedAt = new MemoryCache(options.maxEntries);
   }
 
   /**
-   * The entry for `id`, `null` for a known absence.
+   * The entry for `id`, `null` for a known absence. Concurrent misses are not merged: a read
+   * belongs to its request, and a request cancelled mid-read would leave the others waiting.
    * @throws {KeygateError} `UNAVAILABLE` when no tier has a fresh entry and `load` fails.
    */
   async get(ctx: CacheContext, id: string, load: () => Promise<Stored | null>): Promise<Live | null> {
-    const key = this.#kvKey(id);
-    const hit = this.#memory.get(key, ctx.now);
-    if (hit) return hit.value;
+    const key = this.#key(id);
+    const found = this.#found.get(key, ctx.now);
+    if (found) return found.value;
+    if (this.#absent.get(key, ctx.now)) return null;
+    return this.#readThrough(ctx, key, load);
+  }
 
+  /**
+   * Drops `id` from this isolate's memory and from KV, so the next read goes to D1, and keeps
+   * reads already in flight from storing what they read. A KV failure is logged, not thrown: the
+   * change is already in D1, and the TTL still bounds what KV can serve.
+   */
+  async invalidate(kv: KVNamespace, id: string): Promise<void> {
+    const key = this.#key(id);
+    const now = Date.now();
+    this.#invalidatedAt.set(key, now, now + INVALIDATION_MEMORY_MS);
+    this.#found.delete(key);
+    this.#absent.delete(key);
+    try {
+      await kv.delete(key);
+    } catch (error) {
+      this.#log("kv delete failed", error);
+    }
+  }
+
+  /** Forgets every memory entry of this isolate (KV is untouched). */
+  clearMemory(): void {
+    this.#found.clear();
+    this.#absent.clear();
+  }
+
+  async #readThrough(ctx: CacheContext, key: string, load: () => Promise<Stored | null>): Promise<Live | null> {
     const cached = await this.#readKv(ctx, key);
-    if (cached && cached.cachedAt + ctx.ttlMs > ctx.now) {
-      return this.#remember(key, this.options.compile(cached.value), cached.cachedAt + ctx.ttlMs);
+    if (cached && cached.cachedAt + ctx.ttlMs > ctx.now && !this.#invalidatedSince(key, cached.cachedAt)) {
+      const live = this.options.compile(cached.value);
+      this.#found.set(key, live, cached.cachedAt + ctx.ttlMs);
+      return live;
     }
 
     let stored: Stored | null;
     try {
       stored = await load();
     } catch (error) {
-      console.error(JSON.stringify({ level: "error", msg: "auth backend read failed", cache: this.options.namespace, error: String(error) }));
+      this.#log("auth backend read failed", error, "error");
       throw new KeygateError("UNAVAILABLE", "auth backend unavailable", { headers: { "Retry-After": RETRY_AFTER_S } });
     }
-    if (stored === null) return this.#remember(key, null, ctx.now + ctx.negativeTtlMs);
-
-    const entry: KvEntry<Stored> = { cachedAt: ctx.now, value: stored };
-    ctx.defer(this.#writeKv(ctx, key, entry));
-    return this.#remember(key, this.options.compile(stored), ctx.now + ctx.ttlMs);
+    // A change made while this read was in flight wins: answer this request, store nothing.
+    const stale = this.#invalidatedSince(key, ctx.now);
+    if (stored === null) {
+      if (!stale) this.#absent.set(key, true, ctx.now + ctx.negativeTtlMs);
+      return null;
+    }
+    const live = this.options.compile(stored);
+    if (!stale) {
+      this.#found.set(key, live, ctx.now + ctx.ttlMs);
+      ctx.defer(this.#writeKv(ctx, key, { cachedAt: ctx.now, value: stored }));
+    }
+    return live;
   }
 
-  /** Drops `id` from this isolate's memory and from KV, so the next read goes to D1. */
-  async invalidate(kv: KVNamespace, id: string): Promise<void> {
-    const key = this.#kvKey(id);
-    this.#memory.delete(key);
-    await kv.delete(key);
+  #invalidatedSince(key: string, time: number): boolean {
+    const at = this.#invalidatedAt.get(key, Date.now());
+    return at !== undefined && at.value >= time;
   }
 
-  /** Forgets every memory entry of this isolate (KV is untouched). */
-  clearMemory(): void {
-    this.#memory.clear();
-  }
-
-  #kvKey(id: string): string {
-    return `${this.options.namespace}:${id}`;
-  }
-
-  #remember(key: string, value: Live | null, expiresAt: number): Live | null {
-    this.#memory.set(key, value, expiresAt);
-    return value;
+  #key(id: string): string {
+    return `${this.options.namespace}:${KV_SCHEMA}:${id}`;
   }
 
   async #readKv(ctx: CacheContext, key: string): Promise<KvEntry<Stored> | null> {
@@ -98,7 +134,7 @@ export class TieredCache<Stored, Live> {
     try {
       return await ctx.kv.get<KvEntry<Stored>>(key, { type: "json", cacheTtl });
     } catch (error) {
-      console.warn(JSON.stringify({ level: "warn", msg: "kv read failed", cache: this.options.namespace, error: String(error) }));
+      this.#log("kv read failed", error);
       return null;
     }
   }
@@ -108,7 +144,11 @@ export class TieredCache<Stored, Live> {
     try {
       await ctx.kv.put(key, JSON.stringify(entry), { expirationTtl });
     } catch (error) {
-      console.warn(JSON.stringify({ level: "warn", msg: "kv write failed", cache: this.options.namespace, error: String(error) }));
+      this.#log("kv write failed", error);
     }
+  }
+
+  #log(msg: string, error: unknown, level: "warn" | "error" = "warn"): void {
+    console[level](JSON.stringify({ level, msg, cache: this.options.namespace, error: String(error) }));
   }
 }

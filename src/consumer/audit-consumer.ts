@@ -8,7 +8,7 @@
  */
 import { writeEvents } from "../db/audit";
 import type { Bindings } from "../env";
-import { AuditMessageSchema, type AuditEvent } from "../schemas/audit-event";
+import { AuditEventSchema, type AuditEvent } from "../schemas/audit-event";
 
 const BASE_DELAY_S = 5;
 const MAX_DELAY_S = 12 * 60 * 60;
@@ -17,15 +17,17 @@ export async function consumeAuditBatch(batch: MessageBatch<unknown>, env: Bindi
   const events: AuditEvent[] = [];
   const valid: Message<unknown>[] = [];
   for (const message of batch.messages) {
-    const parsed = AuditMessageSchema.safeParse(message.body);
-    if (parsed.success) {
-      events.push(...parsed.data.events);
-      valid.push(message);
-    } else {
-      // Retrying cannot fix a malformed body; log it whole so nothing is lost, then drop it.
-      console.error(JSON.stringify({ level: "error", msg: "malformed audit message dropped", id: message.id, body: message.body }));
-      message.ack();
+    const { stored, rejected } = eventsOf(message.body);
+    if (rejected.length > 0) {
+      // Retrying cannot fix a malformed event; log it whole so nothing is lost, keep the rest.
+      console.error(JSON.stringify({ level: "error", msg: "malformed audit events dropped", id: message.id, rejected }));
     }
+    if (stored.length === 0) {
+      message.ack();
+      continue;
+    }
+    events.push(...stored);
+    valid.push(message);
   }
   if (valid.length === 0) return;
   try {
@@ -40,3 +42,16 @@ export async function consumeAuditBatch(batch: MessageBatch<unknown>, env: Bindi
 }
 
 
+
+/** The valid events of a message body `{ events: [...] }`, each checked on its own. */
+function eventsOf(body: unknown): { stored: AuditEvent[]; rejected: unknown[] } {
+  const list = typeof body === "object" && body !== null && "events" in body && Array.isArray(body.events) ? body.events : [body];
+  const stored: AuditEvent[] = [];
+  const rejected: unknown[] = [];
+  for (const item of list as unknown[]) {
+    const parsed = AuditEventSchema.safeParse(item);
+    if (parsed.success) stored.push(parsed.data);
+    else rejected.push(item);
+  }
+  return { stored, rejected };
+}

@@ -4,19 +4,14 @@
  * with `json_each`, which keeps every statement within D1's 100 bound parameters however many
  * events it carries.
  */
-import type { AuditEvent } from "../schemas/audit-event";
-
-const EVENT_COLUMNS = [
-  "id", "ts", "request_id", "client_request_id", "org_id", "project_id", "key_id", "key_prefix", "caller",
-  "outcome", "reason", "status", "method", "path", "ip", "origin", "country", "colo", "user_agent",
-  "latency_ms", "required_scopes", "missing_scopes", "action", "target_id",
-] as const;
+import { AUDIT_EVENT_COLUMNS, type AuditEvent } from "../schemas/audit-event";
+import { when, whereOf, type Where } from "./where";
 
 /** Events per INSERT: about 1 KB each keeps the JSON parameter far under D1's 2 MB value limit. */
 const EVENTS_PER_STATEMENT = 500;
 
-const INSERT_EVENTS = `INSERT OR IGNORE INTO audit_events (${EVENT_COLUMNS.join(", ")})
-  SELECT ${EVENT_COLUMNS.map((column) => `json_extract(value, '$.${column}')`).join(", ")} FROM json_each(?1)`;
+const INSERT_EVENTS = `INSERT OR IGNORE INTO audit_events (${AUDIT_EVENT_COLUMNS.join(", ")})
+  SELECT ${AUDIT_EVENT_COLUMNS.map((column) => `json_extract(value, '$.${column}')`).join(", ")} FROM json_each(?1)`;
 
 // Forward only: an event older than the stored time never moves it back.
 const TOUCH_KEYS = `UPDATE api_keys SET last_used_at = used.ts
@@ -67,22 +62,13 @@ export interface AuditFilter {
 
 const EQUALITY_FILTERS = ["org_id", "project_id", "key_id", "request_id", "outcome", "reason"] as const;
 
-/** WHERE clause and values for `filter`; only present filters appear, so SQLite can use an index. */
-function whereOf(filter: AuditFilter, beforeId?: string): { sql: string; values: unknown[] } {
-  const clauses: string[] = [];
-  const values: unknown[] = [];
-  const add = (clause: string, value: unknown) => {
-    values.push(value);
-    clauses.push(clause.replace("?", `?${values.length}`));
-  };
-  for (const column of EQUALITY_FILTERS) {
-    const value = filter[column];
-    if (value !== undefined) add(`${column} = ?`, value);
-  }
-  if (filter.since !== undefined) add("ts >= ?", filter.since);
-  if (filter.until !== undefined) add("ts < ?", filter.until);
-  if (beforeId !== undefined) add("id < ?", beforeId);
-  return { sql: clauses.length > 0 ? `WHERE ${clauses.join(" AND ")}` : "", values };
+function auditWhere(filter: AuditFilter, beforeId?: string): Where {
+  return whereOf([
+    ...EQUALITY_FILTERS.map((column) => when(`${column} = ?`, filter[column])),
+    when("ts >= ?", filter.since),
+    when("ts < ?", filter.until),
+    when("id < ?", beforeId),
+  ]);
 }
 
 export interface AuditRow extends Omit<AuditEvent, "required_scopes" | "missing_scopes"> {
@@ -96,9 +82,9 @@ export function toAuditEvent(row: AuditRow): AuditEvent {
 
 /** Events matching `filter`, newest first, strictly older than `beforeId`. */
 export async function listEvents(db: D1Database, filter: AuditFilter, beforeId: string | undefined, limit: number): Promise<AuditEvent[]> {
-  const where = whereOf(filter, beforeId);
+  const where = auditWhere(filter, beforeId);
   const { results } = await db
-    .prepare(`SELECT ${EVENT_COLUMNS.join(", ")} FROM audit_events ${where.sql} ORDER BY id DESC LIMIT ${Math.trunc(limit)}`)
+    .prepare(`SELECT ${AUDIT_EVENT_COLUMNS.join(", ")} FROM audit_events ${where.sql} ORDER BY id DESC LIMIT ${Math.trunc(limit)}`)
     .bind(...where.values)
     .all<AuditRow>();
   return results.map(toAuditEvent);
@@ -110,7 +96,7 @@ export type SummaryGroup = keyof typeof SUMMARY_GROUPS;
 /** Event counts per value of one column, largest first. */
 export async function summarizeEvents(db: D1Database, filter: AuditFilter, groupBy: SummaryGroup, limit: number) {
   const column = SUMMARY_GROUPS[groupBy];
-  const where = whereOf(filter);
+  const where = auditWhere(filter);
   const { results } = await db
     .prepare(`SELECT ${column} AS value, count(*) AS count FROM audit_events ${where.sql} GROUP BY ${column} ORDER BY count DESC, value LIMIT ${Math.trunc(limit)}`)
     .bind(...where.values)

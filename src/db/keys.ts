@@ -4,6 +4,7 @@
  * cache, which is keyed by it.
  */
 import type { KeyRecord } from "../schemas/key";
+import { when, whereOf } from "./where";
 
 interface KeyRow {
   id: string;
@@ -73,13 +74,10 @@ export interface KeyListQuery {
 
 /** Keys newest first (ids are K-sortable). */
 export async function listKeys(db: D1Database, query: KeyListQuery): Promise<KeyRecord[]> {
+  const where = whereOf([when("org_id = ?", query.orgId), when("project_id = ?", query.projectId), when("id < ?", query.beforeId)]);
   const { results } = await db
-    .prepare(
-      `SELECT ${COLUMNS} FROM api_keys
-       WHERE (?1 IS NULL OR org_id = ?1) AND (?2 IS NULL OR project_id = ?2) AND (?3 IS NULL OR id < ?3)
-       ORDER BY id DESC LIMIT ?4`,
-    )
-    .bind(query.orgId ?? null, query.projectId ?? null, query.beforeId ?? null, query.limit)
+    .prepare(`SELECT ${COLUMNS} FROM api_keys ${where.sql} ORDER BY id DESC LIMIT ${Math.trunc(query.limit)}`)
+    .bind(...where.values)
     .all<KeyRow>();
   return results.map((row) => toStoredKey(row).record);
 }

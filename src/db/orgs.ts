@@ -1,12 +1,20 @@
 /**
  * @module
- * SQL for orgs and projects.
+ * SQL for orgs, their members and projects. `orgs` is also better-auth's organization table, and
+ * `members` its member table (see src/auth/schema.ts).
  */
+import { when, whereOf } from "./where";
 
-export interface OrgRecord {
+/** An org as the admin API creates it; the slug is derived from the name. */
+export interface NewOrg {
   id: string;
   name: string;
   created_at: string;
+}
+
+export interface OrgRecord extends NewOrg {
+  /** Unique; what dashboards use in URLs (better-auth's organization slug). */
+  slug: string;
 }
 
 export interface ProjectRecord {
@@ -21,8 +29,35 @@ export interface PageQuery {
   limit: number;
 }
 
-export async function insertOrg(db: D1Database, org: OrgRecord): Promise<void> {
-  await db.prepare(`INSERT INTO orgs (id, name, created_at) VALUES (?, ?, ?)`).bind(org.id, org.name, org.created_at).run();
+/**
+ * Inserts an org with a unique slug: the name's slug, or when another org holds it already, the
+ * name's slug followed by the end of the org's (random) id.
+ */
+export async function insertOrg(db: D1Database, org: NewOrg): Promise<OrgRecord> {
+  const slug = slugOf(org.name);
+  const row = await db
+    .prepare(
+      `INSERT INTO orgs (id, name, slug, created_at)
+       VALUES (?1, ?2, CASE WHEN EXISTS (SELECT 1 FROM orgs WHERE slug = ?3) THEN ?4 ELSE ?3 END, ?5)
+       RETURNING slug`,
+    )
+    .bind(org.id, org.name, slug, `${slug}-${org.id.slice(-8).toLowerCase()}`, org.created_at)
+    .first<{ slug: string }>();
+  return { ...org, slug: row!.slug };
+}
+
+const MAX_SLUG_LENGTH = 48;
+
+/** `"Acme Inc."` → `acme-inc`: lowercase ASCII letters and digits joined by `-`; `org` when none. */
+function slugOf(name: string): string {
+  const slug = name
+    .normalize("NFKD")
+    .replace(/\p{M}/gu, "")
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, "-")
+    .slice(0, MAX_SLUG_LENGTH)
+    .replace(/^-+|-+$/g, "");
+  return slug || "org";
 }
 
 export async function orgExists(db: D1Database, id: string): Promise<boolean> {
@@ -32,10 +67,16 @@ export async function orgExists(db: D1Database, id: string): Promise<boolean> {
 /** Orgs newest first. */
 export async function listOrgs(db: D1Database, page: PageQuery): Promise<OrgRecord[]> {
   const { results } = await db
-    .prepare(`SELECT id, name, created_at FROM orgs WHERE (?1 IS NULL OR id < ?1) ORDER BY id DESC LIMIT ?2`)
+    .prepare(`SELECT id, name, slug, created_at FROM orgs WHERE (?1 IS NULL OR id < ?1) ORDER BY id DESC LIMIT ?2`)
     .bind(page.beforeId ?? null, page.limit)
     .all<OrgRecord>();
   return results;
+}
+
+/** The ids of the orgs `userId` is a member of, ascending (oldest org first). */
+export async function listUserOrgIds(db: D1Database | D1DatabaseSession, userId: string): Promise<string[]> {
+  const { results } = await db.prepare(`SELECT org_id FROM members WHERE user_id = ? ORDER BY org_id`).bind(userId).all<{ org_id: string }>();
+  return results.map((row) => row.org_id);
 }
 
 /** Inserts a project; false when the org already has a project with this id. */
@@ -51,20 +92,32 @@ export async function projectExists(db: D1Database | D1DatabaseSession, orgId: s
   return (await db.prepare(`SELECT 1 FROM projects WHERE org_id = ? AND id = ?`).bind(orgId, id).first()) !== null;
 }
 
-/** Projects of one org (or all orgs), newest first by creation time then id. */
+/** Projects of one org (or all orgs), by org then id, descending. */
 export async function listProjects(
   db: D1Database,
   orgId: string | undefined,
   onlyId: string | undefined,
   page: PageQuery,
 ): Promise<ProjectRecord[]> {
+  const after = page.beforeId === undefined ? undefined : splitProjectPosition(page.beforeId);
+  const where = whereOf([
+    when("org_id = ?", orgId),
+    when("id = ?", onlyId),
+    after && ["(org_id, id) < (?, ?)", after.orgId, after.id],
+  ]);
   const { results } = await db
-    .prepare(
-      `SELECT id, org_id, name, created_at FROM projects
-       WHERE (?1 IS NULL OR org_id = ?1) AND (?2 IS NULL OR id = ?2) AND (?3 IS NULL OR org_id || '/' || id < ?3)
-       ORDER BY org_id || '/' || id DESC LIMIT ?4`,
-    )
-    .bind(orgId ?? null, onlyId ?? null, page.beforeId ?? null, page.limit)
+    .prepare(`SELECT id, org_id, name, created_at FROM projects ${where.sql} ORDER BY org_id DESC, id DESC LIMIT ${Math.trunc(page.limit)}`)
+    .bind(...where.values)
     .all<ProjectRecord>();
   return results;
+}
+
+/** A project's list position: `<org_id>/<project_id>` (neither contains a `/`). */
+export function projectPosition(project: Pick<ProjectRecord, "org_id" | "id">): string {
+  return `${project.org_id}/${project.id}`;
+}
+
+function splitProjectPosition(position: string): { orgId: string; id: string } {
+  const slash = position.indexOf("/");
+  return { orgId: position.slice(0, slash), id: position.slice(slash + 1) };
 }

@@ -31,6 +31,9 @@ export interface ActiveKey {
   prefix: string;
   scopes: readonly string[];
   grants: GrantSet;
+  /** The stored rules, which admin calls by this key may only narrow. */
+  ipRules: readonly string[];
+  originRules: readonly string[];
   ips: IpAllowlist;
   origins: OriginAllowlist;
   reportOnly: boolean;
@@ -53,6 +56,8 @@ export function compileKey(state: KeyState): ActiveKey {
     prefix: state.key_prefix,
     scopes: state.scopes,
     grants: compileGrants(state.scopes),
+    ipRules: state.allowed_ips,
+    originRules: state.allowed_origins,
     ips: compileIpAllowlist(state.allowed_ips),
     origins: compileOriginAllowlist(state.allowed_origins),
     reportOnly: state.restrictions_mode === "report",
@@ -65,5 +70,9 @@ export function compileKey(state: KeyState): ActiveKey {
 /** API keys by SHA-256 hex digest. */
 export const keyCache = new TieredCache<KeyState, ActiveKey>({ namespace: "key", maxEntries: 10_000, compile: compileKey });
 
-/** Project existence by `<org_id>/<project_id>`. */
+/** Project existence by {@link projectCacheId}. */
 export const projectCache = new TieredCache<true, true>({ namespace: "project", maxEntries: 10_000, compile: () => true });
+
+export function projectCacheId(orgId: string, projectId: string): string {
+  return `${orgId}/${projectId}`;
+}

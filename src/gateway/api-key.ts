@@ -5,6 +5,7 @@
  * so it checks the length first and then walks the string once, without regexes or allocations.
  */
 import type { KeyEnv } from "../env";
+import { sha256Hex } from "../sha256";
 
 /** Base62 digits in ascending order, so fixed-width encodings sort like the numbers they encode. */
 const BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
@@ -89,9 +90,8 @@ export function isKeygateToken(token: string): boolean {
  *
  * @returns the SHA-256 of the key's UTF-8 bytes, as 64 lowercase hex characters
  */
-export async function hashApiKey(key: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(key));
-  return Array.from(new Uint8Array(digest), (byte) => byte.toString(16).padStart(2, "0")).join("");
+export function hashApiKey(key: string): Promise<string> {
+  return sha256Hex(key);
 }
 
 /**

@@ -1,38 +1,34 @@
 /**
  * @module
  * Project binding (SPEC §5 `project`): the project a request names must belong to the caller's org,
- * and be the caller's bound project if it has one.
+ * and be the caller's bound project if it has one. A session caller has no org of its own: the
+ * named project must belong to one of the user's orgs, and that org is the request's org.
  */
 import type { Context, MiddlewareHandler } from "hono";
 import { projectExists } from "../db/orgs";
 import { readDb } from "../db/session";
 import { KeygateError } from "../errors";
 import type { ActiveKey } from "./active-key";
-import { projectCache } from "./active-key";
+import { projectCache, projectCacheId } from "./active-key";
 import { cacheContext } from "./cache-context";
 import type { KeygateEnv } from "./context";
 import { locateProject } from "./policy";
 
-/** Sets `c.var.projectId` to the checked or bound project. */
+/** Sets `c.var.projectId` to the checked or bound project (and `c.var.orgId` for sessions). */
 export function checkProject(): MiddlewareHandler<KeygateEnv> {
   return async function checkProjectMiddleware(c, next) {
     const caller = c.var.caller;
     if (caller.kind === "api_key") c.set("projectId", await projectFor(c, caller.key));
+    if (caller.kind === "session") await checkSessionProject(c, caller.orgIds);
     await next();
   };
 }
 
 async function projectFor(c: Context<KeygateEnv>, key: ActiveKey): Promise<string | undefined> {
-  const { route, params } = c.var.route;
   const bound = key.projectId ?? undefined;
-  if (route.project === "origin") return bound;
+  if (c.var.route.route.project === "origin") return bound;
 
-  let named: string | undefined;
-  if (route.project !== undefined) {
-    const located = locateProject(route.project, c.req.raw, params, new URL(c.req.url));
-    if (!located.ok) throw KeygateError.badRequest([located.issue]);
-    named = located.projectId;
-  }
+  const named = namedProject(c);
   if (named === undefined) {
     if (bound !== undefined) throw projectMismatch();
     return undefined;
@@ -45,8 +41,35 @@ async function projectFor(c: Context<KeygateEnv>, key: ActiveKey): Promise<strin
   return named;
 }
 
+/**
+ * A session acts in the user's org that owns the named project. Project ids are unique per org
+ * only: when several of the user's orgs own one of that id, the oldest org (smallest id) wins. A
+ * request naming no project (also on `"origin"` routes) acts in the user's only org, or in none.
+ */
+async function checkSessionProject(c: Context<KeygateEnv>, orgIds: readonly string[]): Promise<void> {
+  const named = namedProject(c);
+  if (named === undefined) {
+    c.set("orgId", orgIds.length === 1 ? orgIds[0] : undefined);
+    return;
+  }
+  const owns = await Promise.all(orgIds.map((orgId) => isOrgProject(c, orgId, named)));
+  const orgId = orgIds[owns.indexOf(true)];
+  if (orgId === undefined) throw projectMismatch();
+  c.set("orgId", orgId);
+  c.set("projectId", named);
+}
+
+/** The project the request names; `undefined` on `"origin"` routes, routes without one, or when omitted. */
+function namedProject(c: Context<KeygateEnv>): string | undefined {
+  const { route, params } = c.var.route;
+  if (route.project === undefined || route.project === "origin") return undefined;
+  const located = locateProject(route.project, c.req.raw, params, new URL(c.req.url));
+  if (!located.ok) throw KeygateError.badRequest([located.issue]);
+  return located.projectId;
+}
+
 async function isOrgProject(c: Context<KeygateEnv>, orgId: string, projectId: string): Promise<boolean> {
-  const found = await projectCache.get(cacheContext(c), `${orgId}/${projectId}`, async () =>
+  const found = await projectCache.get(cacheContext(c), projectCacheId(orgId, projectId), async () =>
     (await projectExists(readDb(c.env), orgId, projectId)) ? true : null,
   );
   return found === true;

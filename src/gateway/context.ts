@@ -11,7 +11,8 @@ import type { RouteMatch } from "./policy";
 export type Caller =
   | { kind: "anonymous" }
   | { kind: "admin" }
-  | { kind: "api_key"; key: ActiveKey };
+  | { kind: "api_key"; key: ActiveKey }
+  | { kind: "session"; userId: string; orgIds: readonly string[] };
 
 export type CallerKind = Caller["kind"];
 
@@ -22,6 +23,8 @@ export interface KeygateVariables {
   caller: Caller;
   /** The project the request was checked against, or the caller's bound project. */
   projectId: string | undefined;
+  /** A session caller's org for this request: the one owning the checked project (keys carry theirs). */
+  orgId: string | undefined;
   /** A restriction that report mode let pass (SPEC §7). */
   wouldDeny: string | undefined;
   /** The kind of the deciding credential, valid or not (SPEC §1), for the audit event. */

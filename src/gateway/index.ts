@@ -7,6 +7,7 @@
 import { Hono } from "hono";
 import { auditRequests } from "../audit/record";
 import { checkProject } from "./check-project";
+import { checkSessionOrigin } from "./check-session-origin";
 import type { KeygateEnv } from "./context";
 import { forward } from "./forward";
 import { matchRoute } from "./match-route";
@@ -21,8 +22,9 @@ gateway.use(auditRequests(), policyCors());
 gateway.all(
   "*",
   matchRoute(),
-  resolveCaller({ allowAnonymous: (c) => c.var.route.route.public, acceptAdminToken: false }),
+  resolveCaller({ allowAnonymous: (c) => c.var.route.route.public, acceptAdminToken: false, acceptSessions: true }),
   checkKeyRestrictions(),
+  checkSessionOrigin(),
   checkProject(),
   requireScopes((c) => c.var.route.route.scopes),
   forward(),

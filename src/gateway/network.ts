@@ -334,3 +334,34 @@ export function isOriginAllowed(list: OriginAllowlist, requestOrigin: string | n
       scheme === origin.scheme && port === origin.port && isOneLabelUnder(origin.host, suffix),
   );
 }
+
+/**
+ * Whether every address `rule` covers is also allowed by `list`: a key may only hand on
+ * restrictions at least as tight as its own.
+ *
+ * @param list - The compiled allowlist of the key granting.
+ * @param rule - A valid IP or CIDR rule.
+ * @returns `true` for an empty list (any IP); else `true` when one of its ranges contains `rule`.
+ */
+export function isIpRuleWithin(list: IpAllowlist, rule: string): boolean {
+  if (list.ipv4.length === 0 && list.ipv6.length === 0) return true;
+  const { family, value, prefix } = unmapIpv4(requireIpRule(rule));
+  const mask = prefixMask(family, prefix);
+  return (family === 4 ? list.ipv4 : list.ipv6).some((range) => (range.mask & mask) === range.mask && (value & range.mask) === range.network);
+}
+
+/**
+ * Whether every origin `rule` admits is also admitted by `list`.
+ *
+ * @param list - The compiled allowlist of the key granting.
+ * @param rule - A valid origin rule; a wildcard is within `list` only if `list` has the same one.
+ * @returns `true` for an empty list (any origin).
+ */
+export function isOriginRuleWithin(list: OriginAllowlist, rule: string): boolean {
+  if (list.exact.size === 0 && list.wildcards.length === 0) return true;
+  const parsed = requireOriginRule(rule);
+  if (!parsed.wildcard) return isOriginAllowed(list, formatOrigin(parsed));
+  return list.wildcards.some(
+    ({ scheme, suffix, port }) => scheme === parsed.scheme && port === parsed.port && suffix === `.${parsed.host}`,
+  );
+}

@@ -86,7 +86,8 @@ async function outgoingHeaders(
 ): Promise<Headers> {
   const headers = new Headers(request.headers);
   removeHopByHop(headers);
-  deleteHeaders(headers, (name) => name === "host" || name === "x-api-key" || name.startsWith(KEYGATE_HEADER_PREFIX));
+  // A client's own x-request-id is kept in the audit event only; the origin gets Keygate's id.
+  deleteHeaders(headers, (name) => name === "host" || name === "x-api-key" || name === "x-request-id" || name.startsWith(KEYGATE_HEADER_PREFIX));
   if (BEARER_SCHEME.test(headers.get("authorization") ?? "")) headers.delete("authorization");
   const cookie = withoutCookies(headers.get("cookie"), config.sessionCookieNames);
   if (cookie) headers.set("cookie", cookie);

@@ -12,7 +12,8 @@ export type RequiredScopes = readonly string[] | ((c: Context<KeygateEnv>) => re
 
 /**
  * Lets the request through only when the caller holds `scopes` (all of them). ADMIN_TOKEN holds
- * every scope; an anonymous caller only reaches here on a public route, which requires none.
+ * every scope; an anonymous caller only reaches here on a public route, which requires none; a
+ * session caller skips scopes (SPEC §1: its org membership was checked instead).
  * @example app.post("/keys", requireScopes(["keygate:keys:write"]), createKey)
  * @throws {KeygateError} 403 `insufficient_scope` with `requiredScopes` and `missingScopes`.
  */

@@ -1,12 +1,13 @@
 /**
  * @module
- * Resolves the request's credential to a caller (SPEC §1, §2): API keys through the tiered cache;
- * ADMIN_TOKEN where the admin API accepts it. OAuth bearer tokens and dashboard sessions have their
- * slots here and fail closed until their verifiers land.
+ * Resolves the request's credential to a caller (SPEC §1, §2): API keys and dashboard sessions
+ * through the tiered cache; ADMIN_TOKEN where the admin API accepts it. OAuth bearer tokens have
+ * their slot here and fail closed until their verifier lands.
  */
 import type { Context, MiddlewareHandler } from "hono";
 import { timingSafeEqual } from "hono/utils/buffer";
 import { getConfig } from "../env";
+import { verifySession } from "../auth/session";
 import type { KeygateError } from "../errors";
 import { readDb } from "../db/session";
 import { findKeyByHash } from "../db/keys";
@@ -22,11 +23,14 @@ export interface ResolveCallerOptions {
   allowAnonymous(c: Context<KeygateEnv>): boolean;
   /** Whether `Authorization: Bearer <ADMIN_TOKEN>` is accepted (the admin API only). */
   acceptAdminToken: boolean;
+  /** Whether dashboard sessions are accepted (the gateway only); elsewhere a session is a 401. */
+  acceptSessions: boolean;
 }
 
 /**
  * Sets `c.var.caller`.
- * @throws {KeygateError} 401 for a missing or invalid credential, 503 when the key store is down.
+ * @throws {KeygateError} 401 for a missing or invalid credential, 503 when the key or session
+ *   store is down.
  */
 export function resolveCaller(options: ResolveCallerOptions): MiddlewareHandler<KeygateEnv> {
   return async function resolveCallerMiddleware(c, next) {
@@ -55,9 +59,12 @@ async function callerOf(c: Context<KeygateEnv>, options: ResolveCallerOptions): 
       }
       c.set("decider", "oauth");
       throw unauthorized(c, "invalid token");
-    case "session":
+    case "session": {
       c.set("decider", "session");
-      throw unauthorized(c, "invalid session");
+      const session = options.acceptSessions ? await verifySession(cacheContext(c), c.env, credential.value) : null;
+      if (!session) throw unauthorized(c, "invalid session");
+      return { kind: "session", ...session };
+    }
   }
 }
 

@@ -38,6 +38,9 @@ export const AuditEventSchema = z.object({
   target_id: Text(64),
 });
 export type AuditEvent = z.infer<typeof AuditEventSchema>;
+
+/** The event's fields in order: the audit table's columns and the CSV export's header. */
+export const AUDIT_EVENT_COLUMNS = AuditEventSchema.keyof().options;
 export type Outcome = AuditEvent["outcome"];
 export type AdminAction = NonNullable<AuditEvent["action"]>;
 

@@ -18,10 +18,11 @@ export const ProjectIdSchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "must m
 
 export const OrgIdSchema = z.string().regex(/^org_[0-9A-Z]{26}$/, "is not an org id");
 
-const NameSchema = z.string().trim().min(1).max(200);
+/** A display name of an org, project or key. */
+export const NameSchema = z.string().trim().min(1).max(200);
 
 /** ISO 8601 UTC (`Z`), normalized to milliseconds. */
-const TimestampSchema = z.iso.datetime({ offset: false }).transform((s) => new Date(s).toISOString());
+export const TimestampSchema = z.iso.datetime({ offset: false }).transform((s) => new Date(s).toISOString());
 
 const IpRulesSchema = z
   .array(z.string().max(64).superRefine(refineWith(ipRuleIssue)).transform(normalizeIpRule))

@@ -161,6 +161,20 @@ describe("GET /_keygate/v1/audit/summary", () => {
   });
 });
 
+describe("GET /_keygate/v1/audit/summary without since", () => {
+  it("covers the last 7 days only", async () => {
+    const own = await createOrg("Window");
+    const now = Date.now();
+    await writeEvents(env.DB, [
+      auditEvent({ org_id: own, key_id: "key_window", ts: new Date(now - 8 * 86_400_000).toISOString() }),
+      auditEvent({ org_id: own, key_id: "key_window", ts: new Date(now - 60_000).toISOString() }),
+    ]);
+    const query = `org_id=${own}&key_id=key_window&group_by=outcome`;
+    const body = await json<{ data: { groups: { value: string; count: number }[] } }>(await admin("GET", `/audit/summary?${query}`));
+    expect(body.data.groups).toEqual([{ value: "allowed", count: 1 }]);
+  });
+});
+
 describe("retention", () => {
   it("deletes events older than AUDIT_RETENTION_DAYS and keeps the rest", async () => {
     const own = await createOrg("Old");

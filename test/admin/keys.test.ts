@@ -187,6 +187,45 @@ describe("keys created by a key", () => {
   });
 });
 
+describe("restrictions of keys created by a key", () => {
+  it("are inherited by default and may only narrow", async () => {
+    const creator = await createKey({
+      org_id: org,
+      scopes: ["keygate:keys:write", "content:read"],
+      allowed_ips: ["10.0.0.0/8"],
+      allowed_origins: ["https://*.example.com"],
+    });
+    const auth = bearer(creator.key);
+    const child = await json<Ok<KeyRecord>>(await admin("POST", "/keys", { name: "c", scopes: ["content:read"] }, { ...auth, "cf-connecting-ip": "10.0.0.1" }));
+    expect(child.data).toMatchObject({ allowed_ips: ["10.0.0.0/8"], allowed_origins: ["https://*.example.com"] });
+
+    const inside = { ...auth, "cf-connecting-ip": "10.0.0.1" };
+    const narrower = await admin("POST", "/keys", { name: "c", scopes: ["content:read"], allowed_ips: ["10.1.0.0/16"], allowed_origins: ["https://a.example.com"] }, inside);
+    expect(narrower.status).toBe(201);
+
+    const before = await keyCount();
+    for (const wider of [{ allowed_ips: [] }, { allowed_ips: ["192.0.2.0/24"] }, { allowed_ips: ["10.0.0.0/7"] }, { allowed_origins: [] }, { allowed_origins: ["https://*.evil.test"] }]) {
+      const res = await admin("POST", "/keys", { name: "c", scopes: ["content:read"], ...wider }, inside);
+      expect(res.status, JSON.stringify(wider)).toBe(400);
+    }
+    expect(await keyCount()).toBe(before);
+  });
+
+  it("cannot be loosened on the caller's own key", async () => {
+    const self = await createKey({ org_id: org, scopes: ["keygate:keys:write", "content:read"], allowed_ips: ["10.0.0.0/8"] });
+    const res = await admin("PATCH", `/keys/${self.id}`, { allowed_ips: [] }, { ...bearer(self.key), "cf-connecting-ip": "10.0.0.1" });
+    expect(res.status).toBe(400);
+  });
+
+  it("bind rotation: a restricted caller cannot rotate out a key that is usable from anywhere", async () => {
+    const open = await createKey({ org_id: org, scopes: ["content:read"] });
+    const caller = await createKey({ org_id: org, scopes: ["keygate:keys:write", "content:read"], allowed_ips: ["10.0.0.0/8"] });
+    const res = await admin("POST", `/keys/${open.id}/rotate`, {}, { ...bearer(caller.key), "cf-connecting-ip": "10.0.0.1" });
+    expect(res.status).toBe(400);
+    expect(await gatewayStatus(open.key)).toBe(200);
+  });
+});
+
 describe("GET /_keygate/v1/keys", () => {
   it("lists newest first with a cursor that neither skips nor repeats", async () => {
     const own = await createOrg("Paged");
@@ -289,6 +328,33 @@ describe("POST /_keygate/v1/keys/:id/rotate", () => {
     const res = await call(`/_keygate/v1/keys/${old.id}/rotate`, { method: "POST", headers: { authorization: "Bearer test-admin-token-0123456789abcdef" } });
     expect(res.status).toBe(201);
     expect(await gatewayStatus(old.key)).toBe(401);
+  });
+
+  it("never gives the successor a longer life than the rotating key", async () => {
+    const expires = new Date(Date.now() + 3_600_000).toISOString();
+    const caller = await createKey({ org_id: org, scopes: ["keygate:keys:write", "content:read"], expires_at: expires });
+    const target = await createKey({ org_id: org, scopes: ["content:read"] });
+    const res = await admin("POST", `/keys/${target.id}/rotate`, {}, bearer(caller.key));
+    expect(res.status).toBe(201);
+    expect((await json<Ok<KeyRecord>>(res)).data.expires_at).toBe(expires);
+  });
+
+  it("answers 409 to a PATCH that would extend a rotated key past its grace", async () => {
+    const key = await createKey({ org_id: org, scopes: ["content:read"] });
+    expect((await admin("POST", `/keys/${key.id}/rotate`, { grace_seconds: 3600 })).status).toBe(201);
+    expect((await admin("PATCH", `/keys/${key.id}`, { expires_at: null })).status).toBe(409);
+    expect((await admin("PATCH", `/keys/${key.id}`, { name: "old" })).status).toBe(200);
+  });
+
+  it("commits and answers a change even when KV cannot be told", async () => {
+    const key = await createKey({ org_id: org, scopes: ["content:read"] });
+    expect(await gatewayStatus(key.key)).toBe(200);
+    const kvDelete = vi.spyOn(env.KEY_CACHE, "delete").mockRejectedValue(new Error("KV unavailable"));
+    vi.spyOn(console, "warn").mockImplementation(() => {});
+    expect((await admin("DELETE", `/keys/${key.id}`)).status).toBe(200);
+    expect(kvDelete).toHaveBeenCalled();
+    expect(await gatewayStatus(key.key)).toBe(401);
+    vi.restoreAllMocks();
   });
 
   it("answers 409 for a revoked or already rotated key, and 400 for grace over 7 days or wider scopes", async () => {

@@ -4,7 +4,7 @@
  */
 import { env } from "cloudflare:test";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { deliver } from "../../src/audit/producer";
+import { deliver, packMessages } from "../../src/audit/producer";
 import { auditEvent } from "../helpers/events";
 import { admin, call, createKey, createOrg } from "../helpers/worker";
 
@@ -93,6 +93,15 @@ describe("audit pipeline", () => {
     expect(await eventRow(revoked.headers.get("x-request-id"))).toMatchObject({ action: "key.revoke", target_id: created.id });
   });
 
+  it("records report-mode violations of admin reads, and refused reads", async () => {
+    const reader = await createKey({ org_id: org, scopes: ["keygate:keys:read"], allowed_ips: ["10.0.0.0/8"], restrictions_mode: "report" });
+    const res = await admin("GET", "/keys", undefined, { authorization: `Bearer ${reader.key}`, "cf-connecting-ip": "192.0.2.1" });
+    expect(res.status).toBe(200);
+    expect(await eventRow(res.headers.get("x-request-id"))).toMatchObject({ outcome: "would_deny", reason: "ip_not_allowed", key_id: reader.id });
+    const missing = await admin("GET", "/keys/key_missing");
+    expect(await eventRow(missing.headers.get("x-request-id"))).toMatchObject({ outcome: "denied", status: 404 });
+  });
+
   it("writes events straight to D1 when the Queue stays unavailable", async () => {
     vi.spyOn(env.AUDIT_QUEUE, "sendBatch").mockRejectedValue(new Error("Queue send failed"));
     vi.spyOn(console, "error").mockImplementation(() => {});
@@ -110,5 +119,13 @@ describe("audit pipeline", () => {
     const event = auditEvent({ org_id: org });
     await deliver(env, [event]);
     expect(log.mock.calls.some(([line]) => String(line).includes(event.id))).toBe(true);
+  });
+
+  it("packs coalesced events into messages of at most 120 KB of UTF-8, multi-byte agents included", () => {
+    const events = Array.from({ length: 600 }, (_, i) => auditEvent({ user_agent: (i % 2 ? "ü" : "a").repeat(500), path: `/p/${"é".repeat(1000)}` }));
+    const messages = packMessages(events);
+    expect(messages.flat()).toEqual(events);
+    for (const message of messages) expect(new TextEncoder().encode(JSON.stringify({ events: message })).byteLength).toBeLessThanOrEqual(128 * 1024);
+    expect(messages.length).toBeGreaterThan(1);
   });
 });

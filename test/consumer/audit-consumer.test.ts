@@ -111,7 +111,16 @@ describe("audit consumer", () => {
     const result = await consume([{ nope: true }, { events: [good] }]);
     expect(result.explicitAcks).toHaveLength(2);
     expect(result.retryMessages).toEqual([]);
-    expect(log).toHaveBeenCalledWith(expect.stringContaining("malformed audit message"));
+    expect(log).toHaveBeenCalledWith(expect.stringContaining("malformed audit events dropped"));
+    expect(await storedCount([good.id])).toBe(1);
+  });
+
+  it("keeps the valid events of a message that also holds a malformed one", async () => {
+    vi.spyOn(console, "error").mockImplementation(() => {});
+    const good = auditEvent();
+    const bad = { ...auditEvent(), reason: "x".repeat(500) };
+    await consume([{ events: [bad, good] }]);
+    expect(await storedCount([good.id, bad.id])).toBe(1);
     expect(await storedCount([good.id])).toBe(1);
   });
 });

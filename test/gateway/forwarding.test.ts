@@ -38,6 +38,7 @@ describe("what the origin receives", () => {
       "x-keygate-request-id": res.headers.get("x-request-id"),
     });
     expect(echo.headers).not.toHaveProperty("x-api-key");
+    expect(echo.headers).not.toHaveProperty("x-request-id");
     expect(echo.headers.cookie).toBe("theme=dark");
     expect(JSON.stringify(echo)).not.toContain(key.key);
   });

@@ -31,7 +31,7 @@ function breakD1(): void {
 }
 
 async function cachedInKv(key: string): Promise<void> {
-  const name = `key:${await hashApiKey(key)}`;
+  const name = `key:v1:${await hashApiKey(key)}`;
   await vi.waitFor(async () => expect(await env.KEY_CACHE.get(name)).not.toBeNull());
 }
 
@@ -40,6 +40,30 @@ describe("key cache", () => {
     const key = await createKey({ org_id: org, scopes: ["content:read"] });
     expect(await use(key.key)).toBe(200);
     expect((await admin("DELETE", `/keys/${key.id}`)).status).toBe(200);
+    expect(await use(key.key)).toBe(401);
+  });
+
+  it("does not let a read in flight during a revoke cache the key again", async () => {
+    const key = await createKey({ org_id: org, scopes: ["content:read"] });
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const withSession = env.DB.withSession.bind(env.DB);
+    const spy = vi.spyOn(env.DB, "withSession").mockImplementationOnce((constraint) => {
+      const session = withSession(constraint);
+      // The row is read at once (before the revoke) but handed back only after it.
+      const held = (sql: string) => ({
+        bind: (...values: unknown[]) => {
+          const row = session.prepare(sql).bind(...values).first();
+          return { first: async () => (await Promise.all([row, gate]))[0] };
+        },
+      });
+      return { prepare: held } as unknown as D1DatabaseSession;
+    });
+    const inFlight = use(key.key);
+    await vi.waitFor(() => expect(spy).toHaveBeenCalled());
+    expect((await admin("DELETE", `/keys/${key.id}`)).status).toBe(200);
+    release();
+    expect(await inFlight).toBe(200);
     expect(await use(key.key)).toBe(401);
   });
 
@@ -98,7 +122,7 @@ describe("key cache", () => {
     expect(await use(unknown)).toBe(401);
     expect(await use(unknown)).toBe(401);
     expect(spy).toHaveBeenCalledTimes(1);
-    expect(await env.KEY_CACHE.get(`key:${await hashApiKey(unknown)}`)).toBeNull();
+    expect(await env.KEY_CACHE.get(`key:v1:${await hashApiKey(unknown)}`)).toBeNull();
     expect((await env.KEY_CACHE.list({ prefix: "key:" })).keys.length).toBe(before);
   });
 

@@ -3,15 +3,18 @@
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import { generateApiKey } from "../../src/gateway/api-key";
+import { signUp } from "../helpers/auth";
 import { call, createKey, createOrg, json } from "../helpers/worker";
 
 let validKey: string;
+let validSession: string;
 const invalidKey = generateApiKey("live");
 const cookie = (value: string) => `theme=dark; better-auth.session_token=${value}`;
 
 beforeAll(async () => {
   const org = await createOrg();
   validKey = (await createKey({ org_id: org, scopes: ["content:read"] })).key;
+  validSession = cookie((await signUp()).cookieValue);
 });
 
 async function outcome(headers: Record<string, string>): Promise<string> {
@@ -35,6 +38,13 @@ describe("credential precedence", () => {
     ["a valid bearer key beside a session cookie", () => ({ authorization: `Bearer ${validKey}`, cookie: cookie("x.y") }), "allowed"],
     ["Authorization Basic (ignored) with a session cookie", () => ({ authorization: "Basic dTpw", cookie: cookie("x.y") }), "401 invalid session"],
     ["Authorization Basic alone (ignored)", () => ({ authorization: "Basic dTpw" }), "401 missing credentials"],
+    ["a valid session cookie alone", () => ({ cookie: validSession }), "allowed"],
+    ["a valid x-api-key beside a valid session cookie", () => ({ "x-api-key": validKey, cookie: validSession }), "allowed"],
+    ["an invalid x-api-key beside a valid session cookie", () => ({ "x-api-key": invalidKey, cookie: validSession }), "401 invalid api key"],
+    ["an empty x-api-key beside a valid session cookie", () => ({ "x-api-key": "", cookie: validSession }), "401 invalid api key"],
+    ["an invalid kg_ bearer token beside a valid session cookie", () => ({ authorization: `Bearer ${invalidKey}`, cookie: validSession }), "401 invalid api key"],
+    ["an OAuth bearer token beside a valid session cookie", () => ({ authorization: "Bearer opaque-token", cookie: validSession }), "401 invalid token"],
+    ["Authorization Basic (ignored) with a valid session cookie", () => ({ authorization: "Basic dTpw", cookie: validSession }), "allowed"],
     ["an unrelated cookie only", () => ({ cookie: "theme=dark" }), "401 missing credentials"],
   ])("%s: %s", async (_, headers, expected) => {
     expect(await outcome(headers())).toBe(expected);

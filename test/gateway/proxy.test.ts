@@ -28,6 +28,8 @@ function config(overrides: Partial<Config> = {}): Config {
     originTimeoutMs: 5_000,
     echo: false,
     sessionCookieNames: ["better-auth.session_token", "__Secure-better-auth.session_token"],
+    authSecret: undefined,
+    authUrl: undefined,
     ...overrides,
   };
 }

@@ -112,6 +112,13 @@ describe("project binding", () => {
     expect(await status("/api/v1/site/pages?productId=product_unknown", { "x-api-key": key.key })).toBe("403 project_mismatch");
   });
 
+  it("recognizes a project at once in the Worker that created it, after a miss", async () => {
+    const key = await createKey({ org_id: org, scopes: ["content:read"] });
+    expect(await status("/api/v1/site/pages?productId=product_late", { "x-api-key": key.key })).toBe("403 project_mismatch");
+    await createProject(org, "product_late");
+    expect(await status("/api/v1/site/pages?productId=product_late", { "x-api-key": key.key })).toBe("200");
+  });
+
   it("checks the project before the scopes", async () => {
     const key = await createKey({ org_id: org, scopes: ["stories:read"], project_id: "product_1" });
     expect(await status("/api/v1/site/pages?productId=product_2", { "x-api-key": key.key })).toBe("403 project_mismatch");

@@ -5,6 +5,7 @@
 import { env } from "cloudflare:test";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { keyCache } from "../../src/gateway/active-key";
+import { signUp } from "../helpers/auth";
 import { ADMIN_TOKEN, admin, call, createKey, createOrg } from "../helpers/worker";
 
 const lines: string[] = [];
@@ -35,13 +36,16 @@ describe("secrets", () => {
     const org = await createOrg();
     const key = await createKey({ org_id: org, scopes: ["content:read", "keygate:keys:write"] });
     const cookie = "sessiontoken123.signaturexyz";
-    const secrets = [key.key, ADMIN_TOKEN, cookie];
+    // better-auth keeps a session's token in `sessions` (that is how it finds it); nowhere else may.
+    const session = await signUp();
+    const secrets = [key.key, ADMIN_TOKEN, cookie, session.token, session.cookieValue];
 
     const requests: Promise<Response>[] = [
       call("/api/v1/site/pages", { headers: { "x-api-key": key.key } }),
       call("/api/v1/products", { headers: { authorization: `Bearer ${key.key}` } }),
       call("/api/v1/site/pages", { headers: { "x-api-key": `${key.key.slice(0, -1)}x` } }),
       call("/api/v1/site/pages", { headers: { cookie: `better-auth.session_token=${cookie}` } }),
+      call("/api/v1/site/pages", { headers: { cookie: session.cookie } }),
       call("/api/v1/site/pages", { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } }),
     ];
     for (const res of await Promise.all(requests)) expect(await res.text()).not.toContain(key.key);

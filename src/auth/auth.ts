@@ -1,0 +1,87 @@
+/**
+ * @module
+ * Keygate's identity provider: better-auth on the Worker's D1, served at `/_keygate/auth/*`. Users
+ * sign up and in with email and password, get a session cookie, and belong to organizations,
+ * which are Keygate's orgs (see ./schema). One instance per env object, like the config.
+ *
+ * Hooks keep the gateway's session caches honest in this Worker: an ended session and a changed
+ * membership are forgotten at once (see ./session-cache).
+ */
+import { betterAuth } from "better-auth";
+import { createAuthMiddleware } from "better-auth/api";
+import { organization } from "better-auth/plugins/organization";
+import { getConfig, type Bindings } from "../env";
+import { loadPolicy } from "../gateway/policy";
+import { CORE_MODELS, generateAuthId, ORGANIZATION_MODELS } from "./schema";
+import { forgetMemberships, forgetSession } from "./session-cache";
+
+/** Where better-auth's endpoints live (`/_keygate/auth/sign-in/email`, …). */
+export const AUTH_BASE_PATH = "/_keygate/auth";
+
+export type Auth = ReturnType<typeof createAuth>;
+
+const instances = new WeakMap<Bindings, Auth>();
+
+/**
+ * The better-auth instance for `env`, created on first use.
+ * @throws {TypeError} when BETTER_AUTH_SECRET is not set.
+ * @example
+ * const session = await getAuth(c.env).api.getSession({ headers: c.req.raw.headers });
+ */
+export function getAuth(env: Bindings): Auth {
+  let auth = instances.get(env);
+  if (!auth) {
+    auth = createAuth(env);
+    instances.set(env, auth);
+  }
+  return auth;
+}
+
+function createAuth(env: Bindings) {
+  const config = getConfig(env);
+  if (!config.authSecret) throw new TypeError("BETTER_AUTH_SECRET is not set: sessions and /_keygate/auth need it");
+  const forgetMembershipsOf = async ({ member }: { member: { userId: string } }) => forgetMemberships(env.KEY_CACHE, member.userId);
+  return betterAuth({
+    appName: "Keygate",
+    basePath: AUTH_BASE_PATH,
+    baseURL: config.authUrl,
+    secret: config.authSecret,
+    database: env.DB,
+    // Dashboards are served from the policy's CORS origins; better-auth refuses other Origins.
+    trustedOrigins: () => [...loadPolicy(env).cors.origins],
+    emailAndPassword: { enabled: true },
+    ...CORE_MODELS,
+    databaseHooks: {
+      session: { delete: { after: (session) => forgetSession(env.KEY_CACHE, session.token) } },
+    },
+    hooks: {
+      // Leaving an org has no organization hook; the endpoint returns the removed member.
+      after: createAuthMiddleware(async (ctx) => {
+        const left = ctx.context.returned;
+        if (ctx.path === "/organization/leave" && isMember(left)) await forgetMemberships(env.KEY_CACHE, left.userId);
+      }),
+    },
+    advanced: {
+      database: { generateId: generateAuthId, validateSchema: false },
+      ipAddress: { ipAddressHeaders: ["cf-connecting-ip"] },
+    },
+    telemetry: { enabled: false },
+    plugins: [
+      organization({
+        schema: ORGANIZATION_MODELS,
+        // Keys, projects and audit events belong to orgs: an org is never deleted from a dashboard.
+        disableOrganizationDeletion: true,
+        organizationHooks: {
+          afterCreateOrganization: forgetMembershipsOf,
+          afterAddMember: forgetMembershipsOf,
+          afterAcceptInvitation: forgetMembershipsOf,
+          afterRemoveMember: forgetMembershipsOf,
+        },
+      }),
+    ],
+  });
+}
+
+function isMember(value: unknown): value is { userId: string } {
+  return typeof value === "object" && value !== null && typeof (value as { userId?: unknown }).userId === "string";
+}

@@ -1,0 +1,27 @@
+/**
+ * @module
+ * CSRF protection for dashboard sessions (SPEC §1): a browser sends the session cookie with any
+ * request to the gateway, also one that another site's page starts. An unsafe request with a
+ * session is therefore let through only from a page of one of the policy's `cors.origins`.
+ */
+import type { MiddlewareHandler } from "hono";
+import { KeygateError } from "../errors";
+import type { KeygateEnv } from "./context";
+import { loadPolicy } from "./policy";
+
+const SAFE_METHODS: ReadonlySet<string> = new Set(["GET", "HEAD", "OPTIONS"]);
+
+/**
+ * Session callers' unsafe methods need an `Origin` listed in the policy's `cors.origins`; other
+ * callers and safe methods pass untouched.
+ * @throws {KeygateError} 403 `origin_not_allowed`.
+ */
+export function checkSessionOrigin(): MiddlewareHandler<KeygateEnv> {
+  return async function checkSessionOriginMiddleware(c, next) {
+    if (c.var.caller.kind === "session" && !SAFE_METHODS.has(c.req.method)) {
+      const origin = c.req.header("origin");
+      if (origin === undefined || !loadPolicy(c.env).cors.origins.has(origin)) throw new KeygateError("FORBIDDEN", "origin_not_allowed");
+    }
+    await next();
+  };
+}

@@ -1,0 +1,81 @@
+/**
+ * Dashboard users through better-auth's HTTP API under /_keygate/auth, as a browser would use it.
+ */
+import { env } from "cloudflare:workers";
+import { getAuth } from "../../src/auth/auth";
+import { BASE, call, json } from "./worker";
+
+/** A dashboard origin listed in policy.json's `cors.origins`. */
+export const DASHBOARD_ORIGIN = "https://app.example.com";
+
+/** better-auth's cookie name with BETTER_AUTH_URL on https (vitest.config.ts). */
+export const SESSION_COOKIE_NAME = "__Secure-better-auth.session_token";
+
+export interface DashboardUser {
+  userId: string;
+  email: string;
+  /** The session token, the unsigned half of the cookie (as stored in `sessions.token`). */
+  token: string;
+  /** The cookie value as the browser sends it: URL-encoded `<token>.<signature>`. */
+  cookieValue: string;
+  /** A `Cookie` header carrying the session. */
+  cookie: string;
+}
+
+const PASSWORD = "correct horse battery staple";
+
+/** POST to better-auth, JSON in, with an Origin better-auth trusts and an optional session. */
+export function authPost(path: string, body: unknown, cookie?: string): Promise<Response> {
+  const headers: Record<string, string> = { "content-type": "application/json", origin: BASE };
+  if (cookie) headers.cookie = cookie;
+  return call(`/_keygate/auth${path}`, { method: "POST", headers, body: JSON.stringify(body) });
+}
+
+/** Signs a new user up (better-auth signs them in at once) and returns their session. */
+export async function signUp(name = "Dashboard User"): Promise<DashboardUser> {
+  const email = `${crypto.randomUUID()}@example.com`;
+  const res = await authPost("/sign-up/email", { name, email, password: PASSWORD });
+  if (res.status !== 200) throw new Error(`sign-up: ${res.status} ${await res.text()}`);
+  return sessionOf(res, email);
+}
+
+/** A new session of an existing user. */
+export async function signIn(email: string): Promise<DashboardUser> {
+  const res = await authPost("/sign-in/email", { email, password: PASSWORD });
+  if (res.status !== 200) throw new Error(`sign-in: ${res.status} ${await res.text()}`);
+  return sessionOf(res, email);
+}
+
+async function sessionOf(res: Response, email: string): Promise<DashboardUser> {
+  const body = await json<{ token: string; user: { id: string } }>(res);
+  const cookieValue = sessionCookieValue(res);
+  return { userId: body.user.id, email, token: body.token, cookieValue, cookie: `${SESSION_COOKIE_NAME}=${cookieValue}` };
+}
+
+/** The session cookie a response sets, as the browser will send it back. */
+export function sessionCookieValue(res: Response): string {
+  const prefix = `${SESSION_COOKIE_NAME}=`;
+  const cookie = res.headers.getSetCookie().find((line) => line.startsWith(prefix));
+  if (!cookie) throw new Error("no session cookie set");
+  return cookie.slice(prefix.length).split(";", 1)[0]!;
+}
+
+/** Creates an org as `user` through better-auth (the user becomes its owner); returns its id. */
+export async function createOrgAs(user: DashboardUser, name = "Dashboard Org"): Promise<string> {
+  const slug = `org-${crypto.randomUUID()}`;
+  const res = await authPost("/organization/create", { name, slug }, user.cookie);
+  if (res.status !== 200) throw new Error(`create org: ${res.status} ${await res.text()}`);
+  return (await json<{ id: string }>(res)).id;
+}
+
+/** Adds a user to an org with better-auth's server-side API (no HTTP route exposes it). */
+export async function addMember(orgId: string, userId: string): Promise<void> {
+  await getAuth(env).api.addMember({ body: { organizationId: orgId, userId, role: "member" } });
+}
+
+/** A cookie value for `token` signed with BETTER_AUTH_SECRET, as better-auth signs it. */
+export async function signedCookieValue(token: string, secret = env.BETTER_AUTH_SECRET!): Promise<string> {
+  const key = await crypto.subtle.importKey("raw", new TextEncoder().encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  const signature = new Uint8Array(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(token)));
+  return encodeURIComponent(`${token}.${btoa(String.fromCharCode(...signature))}`);
+}
