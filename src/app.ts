@@ -1,7 +1,7 @@
 /**
  * @module
  * The Worker's HTTP surface: Keygate's own endpoints under `/_keygate` (health, the admin API,
- * better-auth for dashboards), then the gateway.
+ * better-auth for dashboards, the OAuth device flow for CLIs), then the gateway.
  */
 import { Hono } from "hono";
 import { admin } from "./admin";
@@ -10,6 +10,7 @@ import { health } from "./admin/health";
 import { AUTH_BASE_PATH } from "./auth/auth";
 import { authRoutes } from "./auth/routes";
 import { handleError } from "./errors";
+import { oauthRoutes } from "./oauth/routes";
 import { gateway } from "./gateway";
 import type { KeygateEnv } from "./gateway/context";
 import { assignRequestId } from "./request-id";
@@ -20,6 +21,7 @@ app.use(assignRequestId());
 app.route("/_keygate/health", health);
 app.route("/_keygate/v1", admin);
 app.route(AUTH_BASE_PATH, authRoutes);
+app.route("/_keygate/oauth", oauthRoutes);
 app.all("/_keygate/*", () => {
   throw notFound();
 });

@@ -11,9 +11,10 @@ const RANDOM_LEN = 16;
 
 /**
  * `org`, `prj`, `key`, `evt`, `req` are Keygate's own; `usr`, `ses`, `acc`, `vrf`, `mem`, `inv` are
- * better-auth's users, sessions, accounts, verifications, org members and invitations.
+ * better-auth's users, sessions, accounts, verifications, org members and invitations; `dvc` and
+ * `otk` are OAuth device authorizations and tokens.
  */
-export type IdPrefix = "org" | "prj" | "key" | "evt" | "req" | "usr" | "ses" | "acc" | "vrf" | "mem" | "inv";
+export type IdPrefix = "org" | "prj" | "key" | "evt" | "req" | "usr" | "ses" | "acc" | "vrf" | "mem" | "inv" | "dvc" | "otk";
 
 let lastTime = -1;
 let lastRandom: number[] = [];

@@ -4,7 +4,7 @@
  */
 import { app } from "./app";
 import { consumeAuditBatch } from "./consumer/audit-consumer";
-import { pruneAuditLog } from "./consumer/retention";
+import { pruneAuditLog, pruneExpiredOAuth } from "./consumer/retention";
 import type { Bindings } from "./env";
 
 export default {
@@ -12,5 +12,6 @@ export default {
   queue: consumeAuditBatch,
   async scheduled(_controller, env, ctx) {
     ctx.waitUntil(pruneAuditLog(env));
+    ctx.waitUntil(pruneExpiredOAuth(env));
   },
 } satisfies ExportedHandler<Bindings>;

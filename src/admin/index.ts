@@ -1,8 +1,8 @@
 /**
  * @module
- * The admin API under `/_keygate/v1` (SPEC §8). Callers authenticate with ADMIN_TOKEN or an admin
- * API key, whose own restrictions (revocation, validity, IP, Origin) apply here too; each route
- * then requires its `keygate:` scope. Changes, refused or failed calls and report-mode violations
+ * The admin API under `/_keygate/v1` (SPEC §8). Callers authenticate with ADMIN_TOKEN, an admin
+ * API key, whose own restrictions (revocation, validity, IP, Origin) apply here too, or an OAuth
+ * access token, which acts like an admin key of its org; each route then requires its `keygate:` scope. Changes, refused or failed calls and report-mode violations
  * are audited; successful reads are not.
  */
 import { Hono } from "hono";

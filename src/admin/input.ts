@@ -46,7 +46,11 @@ export function readQuery<S extends z.ZodType>(c: Context, schema: S): z.output<
   return parseWith(schema, c.req.query());
 }
 
-function parseWith<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
+/**
+ * `value` parsed by `schema`.
+ * @throws {KeygateError} 400 `invalid_request` with `details.issues`.
+ */
+export function parseWith<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
   const result = schema.safeParse(value);
   if (!result.success) throw KeygateError.badRequest(zodIssues(result.error));
   return result.data;

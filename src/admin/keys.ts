@@ -26,7 +26,7 @@ import {
   type KeyRecord,
 } from "../schemas/key";
 import type { AdminAction } from "../schemas/audit-event";
-import { actingOrg, actingProject, assertCovers, callerKey, canSeeProject, notFound, recordChange } from "./actor";
+import { actingOrg, actingProject, assertCovers, callerPrincipal, canSeeProject, notFound, recordChange } from "./actor";
 import { readJson, readQuery } from "./input";
 import { page, PageQuerySchema } from "./pagination";
 
@@ -41,7 +41,7 @@ const KeyListQuerySchema = PageQuerySchema.extend({
 
 keys.post("/", requireScopes(["keygate:keys:write"]), async (c) => {
   const input = await readJson(c, CreateKeyInputSchema);
-  const creator = callerKey(c);
+  const creator = callerPrincipal(c);
   const orgId = actingOrg(c, input.org_id, true);
   if (!(await orgExists(c.env.DB, orgId))) throw notFound();
 
@@ -151,7 +151,7 @@ keys.post("/:id/rotate", requireScopes(["keygate:keys:write"]), async (c) => {
     ...old.record,
     scopes,
     preset: input.scopes === undefined ? old.record.preset : null,
-    expires_at: earliest(old.record.expires_at, callerKey(c)?.expiresAt ?? null),
+    expires_at: earliest(old.record.expires_at, callerPrincipal(c)?.expiresAt ?? null),
     rotated_from: old.record.id,
   });
   const graceEnd = Date.now() + (input.grace_seconds ?? 0) * 1000;
@@ -225,14 +225,14 @@ function assertGrantable(c: Context<KeygateEnv>, scopes: readonly string[], path
  * must lie within its own, and an empty list (anywhere) is wider than any non-empty one.
  */
 function assertRestrictionsWithinCaller(c: Context<KeygateEnv>, ips: readonly string[], origins: readonly string[]): void {
-  const key = callerKey(c);
-  if (!key) return;
+  const principal = callerPrincipal(c);
+  if (!principal) return;
   const issues: Issue[] = [];
   const wider = (path: string, what: string) => issues.push({ path, message: `${what} is wider than the caller's own ${path}` });
-  if (ips.length === 0 && key.ipRules.length > 0) wider("allowed_ips", "an empty list");
-  for (const rule of ips) if (!isIpRuleWithin(key.ips, rule)) wider("allowed_ips", `"${rule}"`);
-  if (origins.length === 0 && key.originRules.length > 0) wider("allowed_origins", "an empty list");
-  for (const rule of origins) if (!isOriginRuleWithin(key.origins, rule)) wider("allowed_origins", `"${rule}"`);
+  if (ips.length === 0 && principal.ipRules.length > 0) wider("allowed_ips", "an empty list");
+  for (const rule of ips) if (!isIpRuleWithin(principal.ips, rule)) wider("allowed_ips", `"${rule}"`);
+  if (origins.length === 0 && principal.originRules.length > 0) wider("allowed_origins", "an empty list");
+  for (const rule of origins) if (!isOriginRuleWithin(principal.origins, rule)) wider("allowed_origins", `"${rule}"`);
   if (issues.length > 0) throw KeygateError.badRequest(issues);
 }
 
@@ -244,7 +244,7 @@ function earliest(expiresAt: string | null, limitMs: number | null): string | nu
 }
 
 function assertReportModeAllowed(c: Context<KeygateEnv>, mode: string | undefined): void {
-  if (mode === "report" && callerKey(c)) {
+  if (mode === "report" && callerPrincipal(c)) {
     throw KeygateError.badRequest([{ path: "restrictions_mode", message: "only ADMIN_TOKEN may set report mode" }]);
   }
 }
@@ -258,7 +258,7 @@ function creatorProject(bound: string | null, requested: string | undefined): st
 
 /** A key caller never makes a key that outlives itself. */
 function assertWithinCreatorExpiry(c: Context<KeygateEnv>, expiresAt: string | null): void {
-  const limit = callerKey(c)?.expiresAt ?? null;
+  const limit = callerPrincipal(c)?.expiresAt ?? null;
   if (limit === null) return;
   if (expiresAt === null || Date.parse(expiresAt) > limit) {
     throw KeygateError.badRequest([{ path: "expires_at", message: `must not be after the caller's own expiry ${new Date(limit).toISOString()}` }]);

@@ -11,7 +11,7 @@ import { projectCache, projectCacheId } from "../gateway/active-key";
 import { requireScopes } from "../gateway/require-scopes";
 import { newId } from "../ids";
 import { NameSchema, OrgIdSchema, ProjectIdSchema } from "../schemas/key";
-import { actingOrg, actingProject, callerKey, notFound, recordChange } from "./actor";
+import { actingOrg, actingProject, callerPrincipal, notFound, recordChange } from "./actor";
 import { readJson, readQuery } from "./input";
 import { page, PageQuerySchema } from "./pagination";
 
@@ -46,7 +46,7 @@ export const projects = new Hono<KeygateEnv>();
 
 projects.post("/", requireScopes(["keygate:projects:write"]), async (c) => {
   const input = await readJson(c, CreateProjectInputSchema);
-  if (callerKey(c)?.projectId) throw new KeygateError("FORBIDDEN", "project_mismatch");
+  if (callerPrincipal(c)?.projectId) throw new KeygateError("FORBIDDEN", "project_mismatch");
   const orgId = actingOrg(c, input.org_id, true);
   if (!(await orgExists(c.env.DB, orgId))) throw notFound();
   const project = { id: input.id ?? newId("prj"), org_id: orgId, name: input.name, created_at: new Date().toISOString() };

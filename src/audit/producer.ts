@@ -19,27 +19,50 @@ const MAX_BATCH_MESSAGES = 2;
 const encoder = new TextEncoder();
 const SEND_BACKOFF_MS = [50, 250, 1000];
 
-interface Pending {
+interface Batch {
   events: AuditEvent[];
-  sent: Promise<void>;
+  delivered: boolean;
 }
 
-const pendingByEnv = new WeakMap<Bindings, Pending>();
+/** How often a request whose event another request is sending checks whether it went out. */
+const FOLLOWER_POLL_MS = 5;
+/** waitUntil lasts 30 s after the response; a follower stops waiting before that. */
+const FOLLOWER_MAX_WAIT_MS = 25_000;
 
-/** Queues `event` for delivery; the promise settles (never rejects) once it is stored somewhere. */
+const openBatches = new WeakMap<Bindings, Batch>();
+
+/**
+ * Queues `event` for delivery; the promise settles (never rejects) once it is stored somewhere.
+ *
+ * The request that opens a batch (the leader) waits the coalescing window and sends it. The
+ * others (followers) wait with timers of their own until the batch is marked delivered: workerd
+ * ties every promise to the request that created it, and settling or awaiting one across requests
+ * gets continuations cancelled or I/O refused, so requests share only a plain flag.
+ */
 export function sendAuditEvent(env: Bindings, event: AuditEvent): Promise<void> {
-  let pending = pendingByEnv.get(env);
-  if (!pending) {
-    const events: AuditEvent[] = [];
-    const sent = new Promise<void>((resolve) => setTimeout(resolve, COALESCE_MS)).then(() => {
-      pendingByEnv.delete(env);
-      return deliver(env, events);
-    });
-    pending = { events, sent };
-    pendingByEnv.set(env, pending);
+  const open = openBatches.get(env);
+  if (open) {
+    open.events.push(event);
+    return waitUntilDelivered(open);
   }
-  pending.events.push(event);
-  return pending.sent;
+  const batch: Batch = { events: [event], delivered: false };
+  openBatches.set(env, batch);
+  return (async () => {
+    await sleep(COALESCE_MS);
+    openBatches.delete(env);
+    await deliver(env, batch.events);
+    batch.delivered = true;
+  })();
+}
+
+async function waitUntilDelivered(batch: Batch): Promise<void> {
+  for (let waited = 0; !batch.delivered && waited < FOLLOWER_MAX_WAIT_MS; waited += FOLLOWER_POLL_MS) {
+    await sleep(FOLLOWER_POLL_MS);
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** Sends `events` to the Queue, else to D1, else to the log. */
@@ -88,7 +111,7 @@ async function withRetries(send: () => Promise<unknown>): Promise<void> {
     } catch (error) {
       const backoff = SEND_BACKOFF_MS[attempt];
       if (backoff === undefined) throw error;
-      await new Promise((resolve) => setTimeout(resolve, backoff));
+      await sleep(backoff);
     }
   }
 }

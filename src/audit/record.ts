@@ -7,6 +7,7 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { KeygateError } from "../errors";
 import type { KeygateEnv } from "../gateway/context";
+import { principalOf } from "../gateway/principal";
 import { newId } from "../ids";
 import type { AuditEvent, Outcome } from "../schemas/audit-event";
 import { sendAuditEvent } from "./producer";
@@ -36,6 +37,7 @@ export function auditEventOf(c: Context<KeygateEnv>, startedAt: number): AuditEv
   const now = Date.now();
   const caller = c.var.caller;
   const key = caller?.kind === "api_key" ? caller.key : undefined;
+  const principal = caller && principalOf(caller);
   const change = c.var.adminChange;
   const error = c.error instanceof KeygateError ? c.error : undefined;
   const details = error?.details;
@@ -46,8 +48,8 @@ export function auditEventOf(c: Context<KeygateEnv>, startedAt: number): AuditEv
     ts: new Date(now).toISOString(),
     request_id: c.var.requestId,
     client_request_id: clip(headers.get("x-request-id"), 200),
-    org_id: change?.orgId ?? key?.orgId ?? c.var.orgId ?? null,
-    project_id: change?.projectId ?? c.var.projectId ?? key?.projectId ?? null,
+    org_id: change?.orgId ?? principal?.orgId ?? c.var.orgId ?? null,
+    project_id: change?.projectId ?? c.var.projectId ?? principal?.projectId ?? null,
     key_id: key?.id ?? null,
     key_prefix: c.var.keyPrefix ?? null,
     caller: c.var.decider ?? null,

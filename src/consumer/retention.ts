@@ -1,9 +1,11 @@
 /**
  * @module
  * The retention cron: deletes audit events older than AUDIT_RETENTION_DAYS (default 90) in
- * bounded chunks, so one run never holds the single D1 writer for long.
+ * bounded chunks, so one run never holds the single D1 writer for long, and OAuth device
+ * authorizations and tokens a day after they expired.
  */
 import { deleteEventsBefore } from "../db/audit";
+import { deleteExpiredOAuth } from "../db/oauth";
 import type { Bindings } from "../env";
 
 const DEFAULT_RETENTION_DAYS = 90;
@@ -22,4 +24,12 @@ export async function pruneAuditLog(env: Bindings, now = Date.now()): Promise<nu
     if (count < CHUNK) break;
   }
   return deleted;
+}
+
+/** Expired OAuth rows are kept a day, so a late poll or refresh still gets a precise error. */
+const OAUTH_GRACE_MS = 86_400_000;
+
+/** Deletes OAuth device authorizations and tokens that expired over a day ago; returns how many. */
+export async function pruneExpiredOAuth(env: Bindings, now = Date.now()): Promise<number> {
+  return deleteExpiredOAuth(env.DB, now - OAUTH_GRACE_MS);
 }

@@ -121,3 +121,19 @@ function splitProjectPosition(position: string): { orgId: string; id: string } {
   const slash = position.indexOf("/");
   return { orgId: position.slice(0, slash), id: position.slice(slash + 1) };
 }
+
+/** A user's membership: the org, its name, and the user's better-auth role there (`owner`, `admin`, `member`, or several joined by `,`). */
+export interface Membership {
+  org_id: string;
+  org_name: string;
+  role: string;
+}
+
+/** The orgs `userId` is a member of, with their names and the user's role, oldest org first. */
+export async function listMemberships(db: D1Database, userId: string): Promise<Membership[]> {
+  const { results } = await db
+    .prepare(`SELECT m.org_id, o.name AS org_name, m.role FROM members m JOIN orgs o ON o.id = m.org_id WHERE m.user_id = ? ORDER BY m.org_id`)
+    .bind(userId)
+    .all<Membership>();
+  return results;
+}

@@ -159,7 +159,8 @@ function base62Value(charCode: number): number {
   return charCode < BASE62_VALUES.length ? BASE62_VALUES[charCode]! : -1;
 }
 
-function randomBase62(length: number): string {
+/** `length` base62 characters of unbiased CSPRNG randomness (also OAuth tokens' secret part). */
+export function randomBase62(length: number): string {
   let out = "";
   while (out.length < length) {
     for (const byte of crypto.getRandomValues(new Uint8Array(length))) {

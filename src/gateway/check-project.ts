@@ -1,31 +1,34 @@
 /**
  * @module
  * Project binding (SPEC §5 `project`): the project a request names must belong to the caller's org,
- * and be the caller's bound project if it has one. A session caller has no org of its own: the
- * named project must belong to one of the user's orgs, and that org is the request's org.
+ * and be the caller's bound project if it has one. An OAuth token granted for one project is bound
+ * like a key; one granted without a project acts like an unbound key of its org. A session caller
+ * has no org of its own: the named project must belong to one of the user's orgs, and that org is
+ * the request's org.
  */
 import type { Context, MiddlewareHandler } from "hono";
 import { projectExists } from "../db/orgs";
 import { readDb } from "../db/session";
 import { KeygateError } from "../errors";
-import type { ActiveKey } from "./active-key";
 import { projectCache, projectCacheId } from "./active-key";
 import { cacheContext } from "./cache-context";
 import type { KeygateEnv } from "./context";
 import { locateProject } from "./policy";
+import { principalOf, type Principal } from "./principal";
 
 /** Sets `c.var.projectId` to the checked or bound project (and `c.var.orgId` for sessions). */
 export function checkProject(): MiddlewareHandler<KeygateEnv> {
   return async function checkProjectMiddleware(c, next) {
     const caller = c.var.caller;
-    if (caller.kind === "api_key") c.set("projectId", await projectFor(c, caller.key));
+    const principal = principalOf(caller);
+    if (principal) c.set("projectId", await projectFor(c, principal));
     if (caller.kind === "session") await checkSessionProject(c, caller.orgIds);
     await next();
   };
 }
 
-async function projectFor(c: Context<KeygateEnv>, key: ActiveKey): Promise<string | undefined> {
-  const bound = key.projectId ?? undefined;
+async function projectFor(c: Context<KeygateEnv>, principal: Principal): Promise<string | undefined> {
+  const bound = principal.projectId ?? undefined;
   if (c.var.route.route.project === "origin") return bound;
 
   const named = namedProject(c);
@@ -37,7 +40,7 @@ async function projectFor(c: Context<KeygateEnv>, key: ActiveKey): Promise<strin
     if (named !== bound) throw projectMismatch();
     return named;
   }
-  if (!(await isOrgProject(c, key.orgId, named))) throw projectMismatch();
+  if (!(await isOrgProject(c, principal.orgId, named))) throw projectMismatch();
   return named;
 }
 

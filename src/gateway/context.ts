@@ -3,6 +3,7 @@
  * What the middleware of one request share through Hono's context.
  */
 import type { Bindings } from "../env";
+import type { ActiveToken } from "../oauth/verify";
 import type { AdminAction } from "../schemas/audit-event";
 import type { ActiveKey } from "./active-key";
 import type { RouteMatch } from "./policy";
@@ -12,6 +13,7 @@ export type Caller =
   | { kind: "anonymous" }
   | { kind: "admin" }
   | { kind: "api_key"; key: ActiveKey }
+  | { kind: "oauth"; token: ActiveToken }
   | { kind: "session"; userId: string; orgIds: readonly string[] };
 
 export type CallerKind = Caller["kind"];

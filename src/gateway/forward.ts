@@ -20,6 +20,10 @@ function identityOf({ caller, orgId, projectId, requestId }: KeygateVariables): 
   switch (caller.kind) {
     case "api_key":
       return { caller: "api_key", keyId: caller.key.id, orgId: caller.key.orgId, projectId, scopes: caller.key.scopes, requestId };
+    case "oauth": {
+      const { token } = caller;
+      return { caller: "oauth", userId: token.userId, orgId: token.orgId, projectId, scopes: token.scopes, requestId };
+    }
     case "session":
       return { caller: "session", userId: caller.userId, orgId, projectId, scopes: [], requestId };
     case "admin":

@@ -1,8 +1,7 @@
 /**
  * @module
  * Resolves the request's credential to a caller (SPEC §1, §2): API keys and dashboard sessions
- * through the tiered cache; ADMIN_TOKEN where the admin API accepts it. OAuth bearer tokens have
- * their slot here and fail closed until their verifier lands.
+ * and OAuth access tokens through the tiered cache; ADMIN_TOKEN where the admin API accepts it.
  */
 import type { Context, MiddlewareHandler } from "hono";
 import { timingSafeEqual } from "hono/utils/buffer";
@@ -17,6 +16,7 @@ import { cacheContext } from "./cache-context";
 import { unauthorized } from "./challenge";
 import type { Caller, KeygateEnv } from "./context";
 import { readCredential } from "./credentials";
+import { verifyAccessToken } from "../oauth/verify";
 
 export interface ResolveCallerOptions {
   /** Whether a request without any credential may pass as `anonymous` (public routes). */
@@ -29,8 +29,8 @@ export interface ResolveCallerOptions {
 
 /**
  * Sets `c.var.caller`.
- * @throws {KeygateError} 401 for a missing or invalid credential, 503 when the key or session
- *   store is down.
+ * @throws {KeygateError} 401 for a missing or invalid credential, 503 when the key, token or
+ *   session store is down.
  */
 export function resolveCaller(options: ResolveCallerOptions): MiddlewareHandler<KeygateEnv> {
   return async function resolveCallerMiddleware(c, next) {
@@ -52,13 +52,16 @@ async function callerOf(c: Context<KeygateEnv>, options: ResolveCallerOptions): 
       if (!key) throw invalidApiKey(c);
       return { kind: "api_key", key };
     }
-    case "bearer":
+    case "bearer": {
       if (options.acceptAdminToken && (await isAdminToken(credential.value, config.adminTokens))) {
         c.set("decider", "admin");
         return { kind: "admin" };
       }
       c.set("decider", "oauth");
-      throw unauthorized(c, "invalid token");
+      const token = await verifyAccessToken(cacheContext(c), c.env, credential.value);
+      if (!token) throw unauthorized(c, "invalid token");
+      return { kind: "oauth", token };
+    }
     case "session": {
       c.set("decider", "session");
       const session = options.acceptSessions ? await verifySession(cacheContext(c), c.env, credential.value) : null;

@@ -3,9 +3,11 @@
  * gets. Each route is tried by every caller kind; nothing but the expected status is accepted.
  */
 import { beforeAll, describe, expect, it } from "vitest";
+import { createOrgAs, signUp } from "../helpers/auth";
+import { authorizeDevice, bearer, oauthPost } from "../helpers/oauth";
 import { ADMIN_TOKEN, admin, createKey, createOrg, createProject } from "../helpers/worker";
 
-type CallerName = "anonymous" | "adminToken" | "wrongToken" | "noKeygateScopes" | "keysRead" | "keysWrite" | "projectsWrite" | "auditRead" | "revokedAdmin" | "otherOrgAdmin";
+type CallerName = "anonymous" | "adminToken" | "wrongToken" | "noKeygateScopes" | "keysRead" | "keysWrite" | "projectsWrite" | "auditRead" | "revokedAdmin" | "otherOrgAdmin" | "oauthKeysWrite" | "oauthNoKeygateScopes" | "revokedOAuth";
 
 interface RouteCase {
   name: string;
@@ -23,7 +25,12 @@ let ctx: Context;
 const auth: Record<CallerName, Record<string, string>> = {} as never;
 
 beforeAll(async () => {
-  const org = await createOrg("Matrix");
+  // An org with an owner, so OAuth tokens of that owner can carry keygate: scopes.
+  const owner = await signUp("Matrix Owner");
+  const org = await createOrgAs(owner, "Matrix");
+  const token = async (scope: string) => (await authorizeDevice(owner, org, scope)).access_token;
+  const revokedToken = await token("keygate:keys:write keygate:projects:write content:read");
+  await oauthPost("/revoke", { token: revokedToken });
   const other = await createOrg("Elsewhere");
   await createProject(org, "p1");
   const key = (scopes: string[], orgId = org) => createKey({ org_id: orgId, scopes }).then((k) => ({ authorization: `Bearer ${k.key}` }));
@@ -41,6 +48,9 @@ beforeAll(async () => {
     auditRead: await key(["keygate:audit:read"]),
     revokedAdmin: { "x-api-key": revoked.key },
     otherOrgAdmin: await key(["keygate:keys:write", "keygate:projects:write", "content:read"], other),
+    oauthKeysWrite: bearer(await token("keygate:keys:write content:read")),
+    oauthNoKeygateScopes: bearer(await token("*")),
+    revokedOAuth: bearer(revokedToken),
   });
   ctx = { org, targetKeyId: target.id };
 });
@@ -53,31 +63,31 @@ const routes: RouteCase[] = [
     request: (c) => ["POST", "/projects", { org_id: c.org, name: "n" }],
     expect: { adminToken: 201, projectsWrite: 201, otherOrgAdmin: 404 },
   },
-  { name: "GET /projects", request: (c) => ["GET", `/projects?org_id=${c.org}`], expect: { adminToken: 200, keysRead: 200, keysWrite: 200, otherOrgAdmin: 404 } },
+  { name: "GET /projects", request: (c) => ["GET", `/projects?org_id=${c.org}`], expect: { adminToken: 200, keysRead: 200, keysWrite: 200, oauthKeysWrite: 200, otherOrgAdmin: 404 } },
   {
     name: "POST /keys",
     request: (c) => ["POST", "/keys", { org_id: c.org, name: "n", scopes: ["content:read"] }],
-    expect: { adminToken: 201, keysWrite: 201, otherOrgAdmin: 404 },
+    expect: { adminToken: 201, keysWrite: 201, oauthKeysWrite: 201, otherOrgAdmin: 404 },
   },
-  { name: "GET /keys", request: (c) => ["GET", `/keys?org_id=${c.org}`], expect: { adminToken: 200, keysRead: 200, keysWrite: 200, otherOrgAdmin: 404 } },
-  { name: "GET /keys/:id", request: (c) => ["GET", `/keys/${c.targetKeyId}`], expect: { adminToken: 200, keysRead: 200, keysWrite: 200, otherOrgAdmin: 404 } },
-  { name: "PATCH /keys/:id", request: (c) => ["PATCH", `/keys/${c.targetKeyId}`, { name: "renamed" }], expect: { adminToken: 200, keysWrite: 200, otherOrgAdmin: 404 } },
+  { name: "GET /keys", request: (c) => ["GET", `/keys?org_id=${c.org}`], expect: { adminToken: 200, keysRead: 200, keysWrite: 200, oauthKeysWrite: 200, otherOrgAdmin: 404 } },
+  { name: "GET /keys/:id", request: (c) => ["GET", `/keys/${c.targetKeyId}`], expect: { adminToken: 200, keysRead: 200, keysWrite: 200, oauthKeysWrite: 200, otherOrgAdmin: 404 } },
+  { name: "PATCH /keys/:id", request: (c) => ["PATCH", `/keys/${c.targetKeyId}`, { name: "renamed" }], expect: { adminToken: 200, keysWrite: 200, oauthKeysWrite: 200, otherOrgAdmin: 404 } },
   {
     name: "POST /keys/:id/rotate",
     request: async (c) => ["POST", `/keys/${(await createKey({ org_id: c.org, scopes: ["content:read"] })).id}/rotate`, {}],
-    expect: { adminToken: 201, keysWrite: 201, otherOrgAdmin: 404 },
+    expect: { adminToken: 201, keysWrite: 201, oauthKeysWrite: 201, otherOrgAdmin: 404 },
   },
   {
     name: "DELETE /keys/:id",
     request: async (c) => ["DELETE", `/keys/${(await createKey({ org_id: c.org, scopes: ["content:read"] })).id}`],
-    expect: { adminToken: 200, keysWrite: 200, otherOrgAdmin: 404 },
+    expect: { adminToken: 200, keysWrite: 200, oauthKeysWrite: 200, otherOrgAdmin: 404 },
   },
   { name: "GET /audit", request: (c) => ["GET", `/audit?org_id=${c.org}`], expect: { adminToken: 200, auditRead: 200 } },
   { name: "GET /audit/summary", request: (c) => ["GET", `/audit/summary?org_id=${c.org}&group_by=reason`], expect: { adminToken: 200, auditRead: 200 } },
 ];
 
-const callers: CallerName[] = ["anonymous", "adminToken", "wrongToken", "noKeygateScopes", "keysRead", "keysWrite", "projectsWrite", "auditRead", "revokedAdmin", "otherOrgAdmin"];
-const unauthenticated = new Set<CallerName>(["anonymous", "wrongToken", "revokedAdmin"]);
+const callers: CallerName[] = ["anonymous", "adminToken", "wrongToken", "noKeygateScopes", "keysRead", "keysWrite", "projectsWrite", "auditRead", "revokedAdmin", "otherOrgAdmin", "oauthKeysWrite", "oauthNoKeygateScopes", "revokedOAuth"];
+const unauthenticated = new Set<CallerName>(["anonymous", "wrongToken", "revokedAdmin", "revokedOAuth"]);
 
 describe.each(routes)("$name", (route) => {
   it.each(callers)("answers the expected status to %s", async (caller) => {

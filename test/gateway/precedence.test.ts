@@ -3,18 +3,26 @@
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import { generateApiKey } from "../../src/gateway/api-key";
-import { signUp } from "../helpers/auth";
+import { createOrgAs, signUp } from "../helpers/auth";
+import { authorizeDevice, oauthPost } from "../helpers/oauth";
 import { call, createKey, createOrg, json } from "../helpers/worker";
 
 let validKey: string;
 let validSession: string;
+let validOAuth: string;
+let revokedOAuth: string;
 const invalidKey = generateApiKey("live");
 const cookie = (value: string) => `theme=dark; better-auth.session_token=${value}`;
 
 beforeAll(async () => {
   const org = await createOrg();
   validKey = (await createKey({ org_id: org, scopes: ["content:read"] })).key;
-  validSession = cookie((await signUp()).cookieValue);
+  const user = await signUp();
+  validSession = cookie(user.cookieValue);
+  const userOrg = await createOrgAs(user);
+  validOAuth = (await authorizeDevice(user, userOrg, "content:read")).access_token;
+  revokedOAuth = (await authorizeDevice(user, userOrg, "content:read")).access_token;
+  await oauthPost("/revoke", { token: revokedOAuth });
 });
 
 async function outcome(headers: Record<string, string>): Promise<string> {
@@ -45,6 +53,13 @@ describe("credential precedence", () => {
     ["an invalid kg_ bearer token beside a valid session cookie", () => ({ authorization: `Bearer ${invalidKey}`, cookie: validSession }), "401 invalid api key"],
     ["an OAuth bearer token beside a valid session cookie", () => ({ authorization: "Bearer opaque-token", cookie: validSession }), "401 invalid token"],
     ["Authorization Basic (ignored) with a valid session cookie", () => ({ authorization: "Basic dTpw", cookie: validSession }), "allowed"],
+    ["a valid OAuth bearer token", () => ({ authorization: `Bearer ${validOAuth}` }), "allowed"],
+    ["an invalid x-api-key beside a valid OAuth bearer token", () => ({ "x-api-key": invalidKey, authorization: `Bearer ${validOAuth}` }), "401 invalid api key"],
+    ["an empty x-api-key beside a valid OAuth bearer token", () => ({ "x-api-key": "", authorization: `Bearer ${validOAuth}` }), "401 invalid api key"],
+    ["a valid x-api-key beside a revoked OAuth bearer token", () => ({ "x-api-key": validKey, authorization: `Bearer ${revokedOAuth}` }), "allowed"],
+    ["a valid OAuth bearer token beside an invalid session cookie", () => ({ authorization: `Bearer ${validOAuth}`, cookie: cookie("x.y") }), "allowed"],
+    ["a revoked OAuth bearer token beside a valid session cookie", () => ({ authorization: `Bearer ${revokedOAuth}`, cookie: validSession }), "401 invalid token"],
+    ["an OAuth bearer token under another scheme (ignored) with a valid session cookie", () => ({ authorization: `Token ${validOAuth}`, cookie: validSession }), "allowed"],
     ["an unrelated cookie only", () => ({ cookie: "theme=dark" }), "401 missing credentials"],
   ])("%s: %s", async (_, headers, expected) => {
     expect(await outcome(headers())).toBe(expected);

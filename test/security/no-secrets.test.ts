@@ -5,7 +5,8 @@
 import { env } from "cloudflare:test";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { keyCache } from "../../src/gateway/active-key";
-import { signUp } from "../helpers/auth";
+import { createOrgAs, signUp } from "../helpers/auth";
+import { bearer, decide, pollToken, refresh, requestDeviceCode, type TokenResponse } from "../helpers/oauth";
 import { ADMIN_TOKEN, admin, call, createKey, createOrg } from "../helpers/worker";
 
 const lines: string[] = [];
@@ -21,7 +22,7 @@ afterAll(() => {
 });
 
 async function everyD1Value(): Promise<string> {
-  const tables = ["orgs", "projects", "api_keys", "audit_events"];
+  const tables = ["orgs", "projects", "api_keys", "audit_events", "oauth_device_codes", "oauth_tokens"];
   const dumps = await Promise.all(tables.map((table) => env.DB.prepare(`SELECT * FROM ${table}`).all()));
   return JSON.stringify(dumps.map((dump) => dump.results));
 }
@@ -39,6 +40,16 @@ describe("secrets", () => {
     // better-auth keeps a session's token in `sessions` (that is how it finds it); nowhere else may.
     const session = await signUp();
     const secrets = [key.key, ADMIN_TOKEN, cookie, session.token, session.cookieValue];
+
+    // The device flow: device code, access and refresh tokens, rotated, used and revoked.
+    const device = await requestDeviceCode({ scope: "content:read", org_id: await createOrgAs(session) });
+    await decide(session, device.user_code, "approve");
+    const tokens = (await (await pollToken(device.device_code)).json()) as TokenResponse;
+    const rotatedTokens = (await (await refresh(tokens.refresh_token)).json()) as TokenResponse;
+    secrets.push(device.device_code, tokens.access_token, tokens.refresh_token, rotatedTokens.access_token, rotatedTokens.refresh_token);
+    expect((await call("/api/v1/site/pages", { headers: bearer(tokens.access_token) })).status).toBe(200);
+    expect((await call("/api/v1/site/pages", { method: "POST", headers: bearer(rotatedTokens.access_token) })).status).toBe(403);
+    expect((await refresh(tokens.refresh_token)).status).toBe(400);
 
     const requests: Promise<Response>[] = [
       call("/api/v1/site/pages", { headers: { "x-api-key": key.key } }),

@@ -1,0 +1,84 @@
+/**
+ * @module
+ * OAuth access tokens at the edge: verified through the same memory → KV → D1 tiers as API keys,
+ * keyed by the token's SHA-256 (never the token). A token is refused from its own `expires_at` on,
+ * whatever its cache entry says; revocation drops the entry in this Worker at once and elsewhere
+ * within KEY_CACHE_TTL_S.
+ */
+import { TieredCache, type CacheContext } from "../cache/tiered";
+import { findAccessToken } from "../db/oauth";
+import { readDb } from "../db/session";
+import type { Bindings } from "../env";
+import { OAUTH_PRINCIPAL_DEFAULTS, type Principal } from "../gateway/principal";
+import { compileGrants, type GrantSet } from "../gateway/scopes";
+import { hashSecret, isSecretOf } from "./token-format";
+
+/** What KV holds for a live access token (no hash, no token). */
+export interface AccessTokenState {
+  id: string;
+  family_id: string;
+  client_id: string;
+  user_id: string;
+  email: string;
+  org_id: string;
+  project_id: string | null;
+  scopes: string[];
+  /** Epoch ms. */
+  expires_at: number;
+}
+
+/** A verified access token, as requests use it. */
+export interface ActiveToken {
+  id: string;
+  clientId: string;
+  userId: string;
+  email: string;
+  orgId: string;
+  projectId: string | null;
+  scopes: readonly string[];
+  grants: GrantSet;
+  /** Epoch ms; refused from then on. */
+  expiresAt: number;
+  principal: Principal;
+}
+
+function compileToken(state: AccessTokenState): ActiveToken {
+  const grants = compileGrants(state.scopes);
+  return {
+    id: state.id,
+    clientId: state.client_id,
+    userId: state.user_id,
+    email: state.email,
+    orgId: state.org_id,
+    projectId: state.project_id,
+    scopes: state.scopes,
+    grants,
+    expiresAt: state.expires_at,
+    principal: { orgId: state.org_id, projectId: state.project_id, grants, ...OAUTH_PRINCIPAL_DEFAULTS },
+  };
+}
+
+/** Unrevoked access tokens by SHA-256 hex digest. */
+export const accessTokenCache = new TieredCache<AccessTokenState, ActiveToken>({ namespace: "oauth", maxEntries: 10_000, compile: compileToken });
+
+/**
+ * The access token `raw`, `null` when malformed, unknown, revoked or expired.
+ * @param ctx - The request's cache context; its `now` also decides expiry.
+ * @throws {KeygateError} `UNAVAILABLE` when D1 is needed and unreachable.
+ */
+export async function verifyAccessToken(ctx: CacheContext, env: Bindings, raw: string): Promise<ActiveToken | null> {
+  if (!isSecretOf("access", raw)) return null;
+  const hash = await hashSecret(raw);
+  const token = await accessTokenCache.get(ctx, hash, async () => {
+    const row = await findAccessToken(readDb(env), hash);
+    if (row === null) return null;
+    const { id, family_id, client_id, user_id, email, org_id, project_id, scopes, expires_at } = row;
+    return { id, family_id, client_id, user_id, email, org_id, project_id, scopes, expires_at };
+  });
+  return token !== null && ctx.now < token.expiresAt ? token : null;
+}
+
+/** Drops revoked access tokens from this isolate's memory and from KV. */
+export async function forgetAccessTokens(kv: KVNamespace, hashes: readonly string[]): Promise<void> {
+  await Promise.all(hashes.map((hash) => accessTokenCache.invalidate(kv, hash)));
+}

@@ -1,0 +1,78 @@
+/**
+ * The OAuth device flow through the Worker, as a CLI and a browser would drive it.
+ */
+import { expect } from "vitest";
+import type { DashboardUser } from "./auth";
+import { BASE, call, json } from "./worker";
+
+export const CLIENT_ID = "keygate-cli";
+export const DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code";
+
+export interface DeviceCodeResponse {
+  device_code: string;
+  user_code: string;
+  verification_uri: string;
+  verification_uri_complete: string;
+  expires_in: number;
+  interval: number;
+}
+
+export interface TokenResponse {
+  access_token: string;
+  token_type: string;
+  expires_in: number;
+  refresh_token: string;
+  scope: string;
+  org_id: string;
+  project_id: string | null;
+}
+
+/** A form-encoded POST (what RFC 6749 clients send), or JSON with `asJson`. */
+export function oauthPost(path: string, params: Record<string, string>, asJson = false): Promise<Response> {
+  const body = asJson ? JSON.stringify(params) : new URLSearchParams(params).toString();
+  const type = asJson ? "application/json" : "application/x-www-form-urlencoded";
+  return call(`/_keygate/oauth${path}`, { method: "POST", headers: { "content-type": type }, body });
+}
+
+export async function requestDeviceCode(params: { scope: string; org_id?: string; project_id?: string; client_id?: string }): Promise<DeviceCodeResponse> {
+  const res = await oauthPost("/device/code", { client_id: CLIENT_ID, ...params });
+  if (res.status !== 200) throw new Error(`device code: ${res.status} ${await res.text()}`);
+  return json<DeviceCodeResponse>(res);
+}
+
+export function pollToken(deviceCode: string, clientId = CLIENT_ID): Promise<Response> {
+  return oauthPost("/token", { grant_type: DEVICE_GRANT, device_code: deviceCode, client_id: clientId });
+}
+
+export function refresh(refreshToken: string): Promise<Response> {
+  return oauthPost("/token", { grant_type: "refresh_token", refresh_token: refreshToken, client_id: CLIENT_ID });
+}
+
+/** The signed-in user's JSON decision, from a page of the Worker's own origin. */
+export function decide(user: DashboardUser, userCode: string, action: "approve" | "deny", orgId?: string, origin: string | null = BASE): Promise<Response> {
+  const headers: Record<string, string> = { "content-type": "application/json", cookie: user.cookie };
+  if (origin !== null) headers.origin = origin;
+  const body = JSON.stringify({ user_code: userCode, action, ...(orgId && { org_id: orgId }) });
+  return call("/_keygate/oauth/device", { method: "POST", headers, body });
+}
+
+/** Asserts an RFC 6749 error response. */
+export async function expectOAuthError(res: Response, status: number, error: string): Promise<void> {
+  expect(res.status).toBe(status);
+  expect(await json(res)).toMatchObject({ error, error_description: expect.any(String) });
+}
+
+/** The whole flow: a device code for `scope`, approved by `user` in `orgId`, exchanged for tokens. */
+export async function authorizeDevice(user: DashboardUser, orgId: string, scope: string, projectId?: string): Promise<TokenResponse> {
+  const device = await requestDeviceCode({ scope, org_id: orgId, ...(projectId && { project_id: projectId }) });
+  const approved = await decide(user, device.user_code, "approve");
+  if (approved.status !== 200) throw new Error(`approve: ${approved.status} ${await approved.text()}`);
+  const res = await pollToken(device.device_code);
+  if (res.status !== 200) throw new Error(`token: ${res.status} ${await res.text()}`);
+  return json<TokenResponse>(res);
+}
+
+/** `Authorization: Bearer <token>`. */
+export function bearer(token: string): Record<string, string> {
+  return { authorization: `Bearer ${token}` };
+}
