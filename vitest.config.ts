@@ -1,30 +1,49 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 
+// Two projects: `workers` (the Worker's suite, inside workerd) and `cli` (bin/keygate.mjs, in
+// Node: unit tests plus an integration test against a locally started Worker).
 export default defineConfig(async () => {
   const migrations = await readD1Migrations("./migrations");
   return {
-    plugins: [
-      cloudflareTest({
-        wrangler: { configPath: "./wrangler.toml" },
-        miniflare: {
-          bindings: {
-            TEST_MIGRATIONS: migrations,
-            ADMIN_TOKEN: "test-admin-token-0123456789abcdef",
-            BETTER_AUTH_SECRET: "test-better-auth-secret-9f3c1a7e5b2d8f4a6c0e1b3d5f7a9c2e",
-            BETTER_AUTH_URL: "https://gw.test",
-            ECHO: "1",
-          },
-          // Deliver audit batches at once, so end-to-end tests see rows without waiting 5 s.
-          queueConsumers: {
-            "keygate-audit": { maxBatchSize: 100, maxBatchTimeout: 0.05, maxRetries: 5, deadLetterQueue: "keygate-audit-dlq" },
+    test: {
+      projects: [
+        {
+          plugins: [
+            cloudflareTest({
+              wrangler: { configPath: "./wrangler.toml" },
+              miniflare: {
+                bindings: {
+                  TEST_MIGRATIONS: migrations,
+                  ADMIN_TOKEN: "test-admin-token-0123456789abcdef",
+                  BETTER_AUTH_SECRET: "test-better-auth-secret-9f3c1a7e5b2d8f4a6c0e1b3d5f7a9c2e",
+                  BETTER_AUTH_URL: "https://gw.test",
+                  ECHO: "1",
+                },
+                // Deliver audit batches at once, so end-to-end tests see rows without waiting 5 s.
+                queueConsumers: {
+                  "keygate-audit": { maxBatchSize: 100, maxBatchTimeout: 0.05, maxRetries: 5, deadLetterQueue: "keygate-audit-dlq" },
+                },
+              },
+            }),
+          ],
+          test: {
+            name: "workers",
+            setupFiles: ["./test/helpers/apply-migrations.ts"],
+            include: ["test/**/*.test.ts"],
+            exclude: ["test/cli/**", "**/node_modules/**"],
           },
         },
-      }),
-    ],
-    test: {
-      setupFiles: ["./test/helpers/apply-migrations.ts"],
-      include: ["test/**/*.test.ts"],
+        {
+          test: {
+            name: "cli",
+            environment: "node",
+            include: ["test/cli/**/*.test.ts"],
+            testTimeout: 60_000,
+            hookTimeout: 120_000,
+          },
+        },
+      ],
     },
   };
 });
