@@ -1,0 +1,324 @@
+/**
+ * @module
+ * Bench-only Worker for micro-benchmarks of Keygate's hot-path helpers, run inside workerd.
+ *
+ * workerd freezes `Date.now()` and `performance.now()` while JavaScript runs (they only move on
+ * I/O), so this Worker does not time itself: `GET /run?op=<name>&n=<iterations>` runs one
+ * operation `n` times and answers; the Node driver times the round trips and subtracts the
+ * `noop` loop run with the same `n`. Every op folds its results into a sink returned in the body,
+ * so V8 cannot drop the work.
+ */
+import { compileKey, type KeyState } from "../../src/gateway/active-key";
+import { generateApiKey, hashApiKey, parseApiKey } from "../../src/gateway/api-key";
+import { readCredential } from "../../src/gateway/credentials";
+import { compileIpAllowlist, isIpAllowed } from "../../src/gateway/network";
+import { loadPolicy, requestPathIssue } from "../../src/gateway/policy";
+import { compileGrants, missingScopes } from "../../src/gateway/scopes";
+import { KeygateError } from "../../src/errors";
+import { MemoryCache } from "../../src/cache/memory";
+import { newId } from "../../src/ids";
+
+type Op = { describe: string; run(n: number): number | Promise<number> };
+
+// Fixtures are built on the first request: workerd forbids random values (key generation) at
+// global scope.
+function makeFixtures() {
+  const policy = loadPolicy({});
+  const catalog = Object.keys(policy.catalog.scopes);
+  const REQUIRED = ["stories:read", "stories:write", "stories:publish"];
+  // 50 exact catalog scopes, the three required among them.
+  const EXACT_50 = [...REQUIRED, ...catalog.filter((s) => !REQUIRED.includes(s))].slice(0, 50).reverse();
+  // 47 exact scopes that do not cover the route plus 3 wildcards; the route is covered only by `stories:*`.
+  const WILDCARD_50 = [
+    ...catalog.filter((s) => !s.startsWith("stories:")).slice(0, 47),
+    "real-prompter:*",
+    "media:*",
+    "stories:*",
+  ];
+  const grantsExact = compileGrants(EXACT_50);
+  const grantsWildcard = compileGrants(WILDCARD_50);
+
+  // 100 rules: 50 IPv4 /24s and 50 IPv6 /64s, mixed as an operator would list them.
+  const IP_RULES = Array.from({ length: 50 }, (_, i) => [`10.${i}.${i}.0/24`, `2001:db8:${i.toString(16)}::/64`]).flat();
+  const ipList = compileIpAllowlist(IP_RULES);
+
+  const validKey = generateApiKey("live");
+  const badChecksumKey = validKey.slice(0, -1) + (validKey.endsWith("0") ? "1" : "0");
+  const keyHeaders = new Headers({ "x-api-key": validKey, "user-agent": "bench", accept: "application/json" });
+  const keyState: KeyState = {
+    id: "key_01JD3Q5K2M8Z4X7V9B1C3D5F7G",
+    org_id: "org_01JD3Q5K2M8Z4X7V9B1C3D5F7G",
+    project_id: null,
+    key_prefix: validKey.slice(0, 12),
+    scopes: ["stories:read", "stories:write", "media:read"],
+    allowed_ips: [],
+    allowed_origins: [],
+    restrictions_mode: "enforce",
+    not_before: null,
+    expires_at: "2099-01-01T00:00:00.000Z",
+    revoked_at: null,
+  };
+  const kvEntryText = JSON.stringify({ cachedAt: 1_800_000_000_000, value: keyState });
+  return { policy, REQUIRED, WILDCARD_50, grantsExact, grantsWildcard, IP_RULES, ipList, validKey, badChecksumKey, keyHeaders, kvEntryText };
+}
+
+let idClock = 0;
+let lruNext = 0;
+let lruState: { cache: MemoryCache<number>; hot: string } | undefined;
+/** A MemoryCache as big as the key cache's (10,000), already full. */
+function lru() {
+  if (!lruState) {
+    const cache = new MemoryCache<number>(10_000);
+    for (let i = 0; i < 10_000; i++) cache.set(`key:${(lruNext++).toString(16).padStart(64, "0")}`, i, Number.MAX_SAFE_INTEGER);
+    const hot = `key:${"f".repeat(64)}`;
+    cache.set(hot, 1, Number.MAX_SAFE_INTEGER);
+    lruState = { cache, hot };
+  }
+  return lruState;
+}
+
+let fixtures: ReturnType<typeof makeFixtures> | undefined;
+const f = () => (fixtures ??= makeFixtures());
+
+const OPS: Record<string, Op> = {
+  noop: {
+    describe: "empty loop (baseline, subtracted from every op)",
+    run(n) {
+      let sink = 0;
+      for (let i = 0; i < n; i++) sink = (sink + i) | 0;
+      return sink;
+    },
+  },
+  "hash-key": {
+    describe: "hashApiKey: SHA-256 of a 46-char key + hex (crypto.subtle.digest, awaited)",
+    async run(n) {
+      const fx = f();
+      let sink = 0;
+      for (let i = 0; i < n; i++) sink = (sink + (await hashApiKey(fx.validKey)).charCodeAt(i & 63)) | 0;
+      return sink;
+    },
+  },
+  "sha256-digest-only": {
+    describe: "crypto.subtle.digest SHA-256 of the key, no hex encoding",
+    async run(n) {
+      const fx = f();
+      const bytes = new TextEncoder().encode(fx.validKey);
+      let sink = 0;
+      for (let i = 0; i < n; i++) sink = (sink + new Uint8Array(await crypto.subtle.digest("SHA-256", bytes))[i & 31]!) | 0;
+      return sink;
+    },
+  },
+  "text-encode-new": {
+    describe: "new TextEncoder().encode(key), as hashApiKey does per call",
+    run(n) {
+      const fx = f();
+      let sink = 0;
+      for (let i = 0; i < n; i++) sink = (sink + new TextEncoder().encode(fx.validKey)[i & 31]!) | 0;
+      return sink;
+    },
+  },
+  "hex-32-bytes": {
+    describe: "hex of a 32-byte digest, as hashApiKey does (Array.from + toString(16) + padStart + join)",
+    run(n) {
+      const bytes = new Uint8Array(32).map((_, i) => i * 7);
+      let sink = 0;
+      for (let i = 0; i < n; i++) {
+        sink = (sink + Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("").charCodeAt(i & 63)) | 0;
+      }
+      return sink;
+    },
+  },
+  "parse-key-valid": {
+    describe: "parseApiKey: format + CRC32 checksum of a valid key",
+    run(n) {
+      const fx = f();
+      let sink = 0;
+      for (let i = 0; i < n; i++) sink = (sink + (parseApiKey(fx.validKey, "live").ok ? 1 : 0)) | 0;
+      return sink;
+    },
+  },
+  "parse-key-bad-checksum": {
+    describe: "parseApiKey: a key whose checksum fails (rejected before any I/O)",
+    run(n) {
+      const fx = f();
+      let sink = 0;
+      for (let i = 0; i < n; i++) sink = (sink + (parseApiKey(fx.badChecksumKey, "live").ok ? 1 : 0)) | 0;
+      return sink;
+    },
+  },
+  "scopes-50-exact": {
+    describe: "missingScopes: 50-scope key (exact grants) vs a 3-scope route",
+    run(n) {
+      const fx = f();
+      let sink = 0;
+      for (let i = 0; i < n; i++) sink = (sink + missingScopes(fx.grantsExact, fx.REQUIRED).length) | 0;
+      return sink;
+    },
+  },
+  "scopes-50-wildcard": {
+    describe: "missingScopes: 50 grants (47 exact + 3 wildcards) vs 3 scopes met by `stories:*`",
+    run(n) {
+      const fx = f();
+      let sink = 0;
+      for (let i = 0; i < n; i++) sink = (sink + missingScopes(fx.grantsWildcard, fx.REQUIRED).length) | 0;
+      return sink;
+    },
+  },
+  "compile-grants-50": {
+    describe: "compileGrants of 50 scopes (once per key entering the memory cache)",
+    run(n) {
+      const fx = f();
+      let sink = 0;
+      for (let i = 0; i < n; i++) sink = (sink + compileGrants(fx.WILDCARD_50).prefixes.length) | 0;
+      return sink;
+    },
+  },
+  "ip-100-v4-last": {
+    describe: "isIpAllowed: IPv4 client matching the last IPv4 rule of a 100-rule list",
+    run(n) {
+      const fx = f();
+      let sink = 0;
+      for (let i = 0; i < n; i++) sink = (sink + (isIpAllowed(fx.ipList, "10.49.49.7") ? 1 : 0)) | 0;
+      return sink;
+    },
+  },
+  "ip-100-v4-miss": {
+    describe: "isIpAllowed: IPv4 client matching no rule (full scan, denied)",
+    run(n) {
+      const fx = f();
+      let sink = 0;
+      for (let i = 0; i < n; i++) sink = (sink + (isIpAllowed(fx.ipList, "192.0.2.1") ? 1 : 0)) | 0;
+      return sink;
+    },
+  },
+  "ip-100-v6-last": {
+    describe: "isIpAllowed: IPv6 client matching the last IPv6 rule",
+    run(n) {
+      const fx = f();
+      let sink = 0;
+      for (let i = 0; i < n; i++) sink = (sink + (isIpAllowed(fx.ipList, "2001:db8:31::1") ? 1 : 0)) | 0;
+      return sink;
+    },
+  },
+  "compile-ip-100": {
+    describe: "compileIpAllowlist of 100 rules (once per key entering the memory cache)",
+    run(n) {
+      const fx = f();
+      let sink = 0;
+      for (let i = 0; i < n; i++) sink = (sink + compileIpAllowlist(fx.IP_RULES).ipv4.length) | 0;
+      return sink;
+    },
+  },
+  "match-route": {
+    describe: "policy.matchRoute GET /api/v1/stories (an early route of ~100, TrieRouter)",
+    run(n) {
+      const fx = f();
+      let sink = 0;
+      for (let i = 0; i < n; i++) sink = (sink + (fx.policy.matchRoute("GET", "/api/v1/stories")?.route.index ?? -1)) | 0;
+      return sink;
+    },
+  },
+  "match-route-late": {
+    describe: "policy.matchRoute GET /public/bench (a route late in policy order)",
+    run(n) {
+      const fx = f();
+      let sink = 0;
+      for (let i = 0; i < n; i++) sink = (sink + (fx.policy.matchRoute("GET", "/public/bench")?.route.index ?? -1)) | 0;
+      return sink;
+    },
+  },
+  "path-issue": {
+    describe: "requestPathIssue of a plain URL (ambiguous-path check, per request)",
+    run(n) {
+      let sink = 0;
+      for (let i = 0; i < n; i++) sink = (sink + (requestPathIssue("http://127.0.0.1:8787/api/v1/stories?limit=10") ? 1 : 0)) | 0;
+      return sink;
+    },
+  },
+  "read-credential": {
+    describe: "readCredential from headers holding x-api-key",
+    run(n) {
+      const fx = f();
+      let sink = 0;
+      for (let i = 0; i < n; i++) sink = (sink + readCredential(fx.keyHeaders, ["better-auth.session_token"]).kind.length) | 0;
+      return sink;
+    },
+  },
+  "new-id-same-ms": {
+    describe: "newId(\"req\") within one millisecond (increments the random part)",
+    run(n) {
+      let sink = 0;
+      for (let i = 0; i < n; i++) sink = (sink + newId("req").charCodeAt(30)) | 0;
+      return sink;
+    },
+  },
+  "new-id-new-ms": {
+    describe: "newId(\"req\", t) with a new millisecond each call, as requests see it (fresh randomness)",
+    run(n) {
+      const start = 1_900_000_000_000 + (idClock += 10_000_000);
+      let sink = 0;
+      for (let i = 0; i < n; i++) sink = (sink + newId("req", start + i).charCodeAt(30)) | 0;
+      return sink;
+    },
+  },
+  "lru-hit": {
+    describe: "MemoryCache.get hit in a full 10,000-entry cache (delete + re-insert to mark it recent)",
+    run(n) {
+      const { cache, hot } = lru();
+      let sink = 0;
+      for (let i = 0; i < n; i++) sink = (sink + (cache.get(hot, 0)?.value ?? 0)) | 0;
+      return sink;
+    },
+  },
+  "lru-miss-evict": {
+    describe: "MemoryCache.get miss + set evicting the oldest, full 10,000-entry cache (KV/D1 path)",
+    run(n) {
+      const { cache } = lru();
+      let sink = 0;
+      for (let i = 0; i < n; i++) {
+        const key = `key:${(lruNext++).toString(16).padStart(64, "0")}`;
+        if (cache.get(key, 0) === undefined) cache.set(key, i, 1);
+        sink = (sink + i) | 0;
+      }
+      return sink;
+    },
+  },
+  "compile-key": {
+    describe: "JSON.parse of a KV entry + compileKey (the CPU part of a KV hit)",
+    run(n) {
+      const fx = f();
+      let sink = 0;
+      for (let i = 0; i < n; i++) {
+        const entry = JSON.parse(fx.kvEntryText) as { value: KeyState };
+        sink = (sink + compileKey(entry.value).scopes.length) | 0;
+      }
+      return sink;
+    },
+  },
+  "error-401": {
+    describe: "build the 401 `invalid api key` JSON response (KeygateError.getResponse)",
+    run(n) {
+      let sink = 0;
+      for (let i = 0; i < n; i++) sink = (sink + new KeygateError("UNAUTHORIZED", "invalid api key").getResponse().status) | 0;
+      return sink;
+    },
+  },
+};
+
+const MAX_N = 2_000_000;
+
+export default {
+  async fetch(request: Request): Promise<Response> {
+    const url = new URL(request.url);
+    if (url.pathname === "/ops") {
+      return Response.json(Object.fromEntries(Object.entries(OPS).map(([name, op]) => [name, op.describe])));
+    }
+    const op = OPS[url.searchParams.get("op") ?? ""];
+    const n = Number(url.searchParams.get("n"));
+    if (url.pathname !== "/run" || !op || !Number.isInteger(n) || n < 1 || n > MAX_N) {
+      return new Response("usage: /ops or /run?op=<name>&n=<1..2000000>", { status: 400 });
+    }
+    const sink = await op.run(n);
+    return Response.json({ n, sink });
+  },
+} satisfies ExportedHandler;

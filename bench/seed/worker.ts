@@ -1,0 +1,120 @@
+/**
+ * @module
+ * Bench-only seeder, run beside Keygate in the same Miniflare instance (same D1 database and KV
+ * namespace, so what it writes is what the gateway reads). Never deployed; the load generator
+ * never reaches it (the harness calls it through Miniflare's `getWorker`).
+ *
+ * - `POST /keys {template_id, count}`: creates `count` API keys in D1 with Keygate's own code
+ *   (`generateApiKey`, `hashApiKey`, `insertKey`), copying every setting of a template key that the
+ *   admin API created, so each is exactly what `POST /_keygate/v1/keys` would have made.
+ * - `POST /kv {template_key | template: {prefix, entry}, count}`: `count` new keys with a KV cache
+ *   entry each (and nothing in D1), cloned from the entry the gateway itself wrote for the template
+ *   key, named the same way (the name is found by listing KV: the one ending in the template key's
+ *   SHA-256), with `cachedAt` now, as the gateway writes it. Returns the keys and the template, to
+ *   pass back next time (the gateway's own entry expires from KV after the TTL). Because these keys
+ *   have no D1 row, a 200 from the gateway proves the request was answered from KV; a format
+ *   drift in `src/cache/tiered.ts` shows up as 401s (and the harness stops), never as silently
+ *   wrong numbers.
+ * - `POST /generate {count}`: well-formed keys (valid checksum) stored nowhere: unknown keys.
+ */
+import { findKeyById, insertKey } from "../../src/db/keys";
+import type { Bindings } from "../../src/env";
+import { generateApiKey, hashApiKey, keyPrefix } from "../../src/gateway/api-key";
+import { newId } from "../../src/ids";
+
+const MAX_COUNT = 50_000;
+const CHUNK = 250;
+/** KV refuses expirationTtl below 60 s; the gateway writes max(60, TTL). */
+const KV_EXPIRATION_S = 60;
+
+interface KvEntry {
+  cachedAt: number;
+  value: { id: string; key_prefix: string } & Record<string, unknown>;
+}
+
+function fail(status: number, message: string): Response {
+  return new Response(message, { status });
+}
+
+async function inChunks<T>(count: number, make: (i: number) => Promise<T>): Promise<T[]> {
+  const out: T[] = [];
+  for (let done = 0; done < count; done += CHUNK) {
+    const n = Math.min(CHUNK, count - done);
+    out.push(...(await Promise.all(Array.from({ length: n }, (_, i) => make(done + i)))));
+  }
+  return out;
+}
+
+async function createKeys(env: Bindings, templateId: string, count: number): Promise<Response> {
+  const template = await findKeyById(env.DB, undefined, templateId);
+  if (!template) return fail(404, `no key ${templateId}`);
+  const keyEnv = env.KEY_ENV === "test" ? "test" : "live";
+  const keys = await inChunks(count, async () => {
+    const raw = generateApiKey(keyEnv);
+    const record = { ...template.record, id: newId("key"), name: "bench pool key", key_prefix: keyPrefix(raw), created_at: new Date().toISOString() };
+    await insertKey(env.DB, { record, hash: await hashApiKey(raw) });
+    return raw;
+  });
+  return Response.json({ keys });
+}
+
+interface KvTemplate {
+  /** What precedes the SHA-256 hex in the gateway's KV names, e.g. `key:v1:`. */
+  prefix: string;
+  /** The gateway's own entry for the template key, as JSON text. */
+  entry: string;
+}
+
+/** Finds the entry the gateway wrote for `templateKey`, whatever its naming scheme. */
+async function findTemplate(env: Bindings, templateKey: string): Promise<KvTemplate | string> {
+  const hash = await hashApiKey(templateKey);
+  let cursor: string | undefined;
+  for (let page = 0; page < 20; page++) {
+    const list = await env.KEY_CACHE.list({ cursor, limit: 1000 });
+    const name = list.keys.map((k) => k.name).find((n) => n.endsWith(hash));
+    if (name) {
+      const entry = await env.KEY_CACHE.get(name);
+      return entry === null ? `KV entry ${name} vanished` : { prefix: name.slice(0, -hash.length), entry };
+    }
+    if (list.list_complete) break;
+    cursor = list.cursor;
+  }
+  return "the gateway wrote no KV entry named after the template key's SHA-256 (yet?)";
+}
+
+async function writeKvEntries(env: Bindings, templateKey: string | undefined, given: KvTemplate | undefined, count: number): Promise<Response> {
+  const template = given ?? (templateKey ? await findTemplate(env, templateKey) : "no template");
+  if (typeof template === "string") return fail(409, `${template}: has src/cache/tiered.ts changed how it caches keys in KV? See bench/seed/worker.ts`);
+  const sample = JSON.parse(template.entry) as Partial<KvEntry>;
+  if (typeof sample.cachedAt !== "number" || typeof sample.value?.id !== "string" || typeof sample.value?.key_prefix !== "string") {
+    return fail(422, `unexpected KV entry shape ${template.entry.slice(0, 200)}: has src/cache/tiered.ts changed its entry format? Update bench/seed/worker.ts`);
+  }
+  const keyEnv = env.KEY_ENV === "test" ? "test" : "live";
+  const cachedAt = Date.now();
+  const keys = await inChunks(count, async () => {
+    const raw = generateApiKey(keyEnv);
+    const entry: KvEntry = { ...sample, cachedAt, value: { ...sample.value!, id: newId("key"), key_prefix: keyPrefix(raw) } };
+    await env.KEY_CACHE.put(template.prefix + (await hashApiKey(raw)), JSON.stringify(entry), { expirationTtl: KV_EXPIRATION_S });
+    return raw;
+  });
+  return Response.json({ keys, cachedAt, template });
+}
+
+export default {
+  async fetch(request: Request, env: Bindings): Promise<Response> {
+    const url = new URL(request.url);
+    if (request.method !== "POST") return fail(405, "POST only");
+    const body = (await request.json()) as { template_id?: string; template_key?: string; template?: KvTemplate; count?: number };
+    const count = body.count ?? 0;
+    if (!Number.isInteger(count) || count < 1 || count > MAX_COUNT) return fail(400, `count must be 1..${MAX_COUNT}`);
+    if (url.pathname === "/keys" && body.template_id) return createKeys(env, body.template_id, count);
+    if (url.pathname === "/generate") {
+      const keyEnv = env.KEY_ENV === "test" ? "test" : "live";
+      return Response.json({ keys: Array.from({ length: count }, () => generateApiKey(keyEnv)) });
+    }
+    if (url.pathname === "/kv" && (body.template_key || body.template)) {
+      return writeKvEntries(env, body.template_key, body.template, count);
+    }
+    return fail(404, "POST /keys {template_id, count}, /kv {template_key | template, count} or /generate {count}");
+  },
+} satisfies ExportedHandler<Bindings>;
