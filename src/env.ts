@@ -2,6 +2,7 @@
  * @module
  * Worker bindings and the configuration derived from them once per isolate.
  */
+import { oncePer } from "./memo";
 import type { AuditMessage } from "./schemas/audit-event";
 
 /** Bindings and vars as wrangler.toml and `wrangler secret put` provide them. */
@@ -48,17 +49,8 @@ const MAX_KEY_CACHE_TTL_S = 60;
 const DEFAULT_ORIGIN_TIMEOUT_MS = 30_000;
 const SESSION_COOKIES = ["better-auth.session_token", "__Secure-better-auth.session_token"];
 
-const configs = new WeakMap<Bindings, Config>();
-
 /** Returns the isolate's config for `env`, parsing the vars on first use. */
-export function getConfig(env: Bindings): Config {
-  let config = configs.get(env);
-  if (!config) {
-    config = parseConfig(env);
-    configs.set(env, config);
-  }
-  return config;
-}
+export const getConfig: (env: Bindings) => Config = oncePer(parseConfig);
 
 function parseConfig(env: Bindings): Config {
   const keyEnv = (env.KEY_ENV ?? "live") as KeyEnv;

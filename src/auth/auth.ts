@@ -12,6 +12,7 @@ import { createAuthMiddleware } from "better-auth/api";
 import { organization } from "better-auth/plugins/organization";
 import { getConfig, type Bindings } from "../env";
 import { loadPolicy } from "../gateway/policy";
+import { oncePer } from "../memo";
 import { CORE_MODELS, generateAuthId, ORGANIZATION_MODELS } from "./schema";
 import { forgetMemberships, forgetSession } from "./session-cache";
 
@@ -20,22 +21,13 @@ export const AUTH_BASE_PATH = "/_keygate/auth";
 
 export type Auth = ReturnType<typeof createAuth>;
 
-const instances = new WeakMap<Bindings, Auth>();
-
 /**
  * The better-auth instance for `env`, created on first use.
  * @throws {TypeError} when BETTER_AUTH_SECRET is not set.
  * @example
  * const session = await getAuth(c.env).api.getSession({ headers: c.req.raw.headers });
  */
-export function getAuth(env: Bindings): Auth {
-  let auth = instances.get(env);
-  if (!auth) {
-    auth = createAuth(env);
-    instances.set(env, auth);
-  }
-  return auth;
-}
+export const getAuth: (env: Bindings) => Auth = oncePer((env: Bindings) => createAuth(env));
 
 function createAuth(env: Bindings) {
   const config = getConfig(env);

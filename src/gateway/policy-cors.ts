@@ -6,12 +6,11 @@
  */
 import type { MiddlewareHandler } from "hono";
 import { cors } from "hono/cors";
+import { oncePer } from "../memo";
 import type { KeygateEnv } from "./context";
 import { loadPolicy, type CompiledPolicy } from "./policy";
 
 const EXPOSED_HEADERS = ["x-request-id", "www-authenticate", "retry-after"];
-
-const middlewares = new WeakMap<CompiledPolicy, MiddlewareHandler<KeygateEnv>>();
 
 export function policyCors(): MiddlewareHandler<KeygateEnv> {
   return async function policyCorsMiddleware(c, next) {
@@ -33,17 +32,13 @@ export function policyCors(): MiddlewareHandler<KeygateEnv> {
   };
 }
 
-function corsFor(policy: CompiledPolicy): MiddlewareHandler<KeygateEnv> {
-  let middleware = middlewares.get(policy);
-  if (!middleware) {
-    middleware = cors({
+const corsFor = oncePer(
+  (policy: CompiledPolicy): MiddlewareHandler<KeygateEnv> =>
+    cors({
       origin: (origin) => (policy.cors.origins.has(origin) ? origin : null),
       allowMethods: (_origin, c) => [...policy.allowedMethods(c.req.path), "OPTIONS"],
       credentials: true,
       maxAge: policy.cors.maxAge,
       exposeHeaders: EXPOSED_HEADERS,
-    });
-    middlewares.set(policy, middleware);
-  }
-  return middleware;
-}
+    }),
+);
