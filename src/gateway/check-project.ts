@@ -29,7 +29,8 @@ export function checkProject(): MiddlewareHandler<KeygateEnv> {
 
 async function projectFor(c: Context<KeygateEnv>, principal: Principal): Promise<string | undefined> {
   const bound = principal.projectId ?? undefined;
-  if (c.var.route.route.project === "origin") return bound;
+  // A public route is open to anyone: a bound caller is not denied what an anonymous one gets.
+  if (c.var.route.route.project === "origin" || c.var.route.route.public) return bound;
 
   const named = namedProject(c);
   if (named === undefined) {

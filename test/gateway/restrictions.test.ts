@@ -119,6 +119,13 @@ describe("project binding", () => {
     expect(await status("/api/v1/site/pages?productId=product_late", { "x-api-key": key.key })).toBe("200");
   });
 
+  it("lets a bound key through a public route, which names no project, telling the origin its project", async () => {
+    const key = await createKey({ org_id: org, scopes: ["content:read"], project_id: "product_1" });
+    const res = await call("/public/docs", { headers: { "x-api-key": key.key } });
+    expect(res.status).toBe(200);
+    expect((await json<{ headers: Record<string, string> }>(res)).headers["x-keygate-project-id"]).toBe("product_1");
+  });
+
   it("checks the project before the scopes", async () => {
     const key = await createKey({ org_id: org, scopes: ["stories:read"], project_id: "product_1" });
     expect(await status("/api/v1/site/pages?productId=product_2", { "x-api-key": key.key })).toBe("403 project_mismatch");
