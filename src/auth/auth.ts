@@ -14,6 +14,7 @@ import { getConfig, type Bindings } from "../env";
 import { loadPolicy } from "../gateway/policy";
 import { oncePer } from "../memo";
 import { CORE_MODELS, generateAuthId, ORGANIZATION_MODELS } from "./schema";
+import { revokeMemberTokens } from "../oauth/tokens";
 import { forgetMemberships, forgetSession } from "./session-cache";
 
 /** Where better-auth's endpoints live (`/_keygate/auth/sign-in/email`, …). */
@@ -33,6 +34,10 @@ function createAuth(env: Bindings) {
   const config = getConfig(env);
   if (!config.authSecret) throw new TypeError("BETTER_AUTH_SECRET is not set: sessions and /_keygate/auth need it");
   const forgetMembershipsOf = async ({ member }: { member: { userId: string } }) => forgetMemberships(env.KEY_CACHE, member.userId);
+  const endMembership = async (member: { userId: string; organizationId: string }) => {
+    await forgetMemberships(env.KEY_CACHE, member.userId);
+    await revokeMemberTokens(env, member.userId, member.organizationId, Date.now());
+  };
   return betterAuth({
     appName: "Keygate",
     basePath: AUTH_BASE_PATH,
@@ -50,7 +55,7 @@ function createAuth(env: Bindings) {
       // Leaving an org has no organization hook; the endpoint returns the removed member.
       after: createAuthMiddleware(async (ctx) => {
         const left = ctx.context.returned;
-        if (ctx.path === "/organization/leave" && isMember(left)) await forgetMemberships(env.KEY_CACHE, left.userId);
+        if (ctx.path === "/organization/leave" && isMember(left)) await endMembership(left);
       }),
     },
     advanced: {
@@ -67,13 +72,15 @@ function createAuth(env: Bindings) {
           afterCreateOrganization: forgetMembershipsOf,
           afterAddMember: forgetMembershipsOf,
           afterAcceptInvitation: forgetMembershipsOf,
-          afterRemoveMember: forgetMembershipsOf,
+          afterRemoveMember: ({ member }) => endMembership(member),
         },
       }),
     ],
   });
 }
 
-function isMember(value: unknown): value is { userId: string } {
-  return typeof value === "object" && value !== null && typeof (value as { userId?: unknown }).userId === "string";
+function isMember(value: unknown): value is { userId: string; organizationId: string } {
+  if (typeof value !== "object" || value === null) return false;
+  const member = value as { userId?: unknown; organizationId?: unknown };
+  return typeof member.userId === "string" && typeof member.organizationId === "string";
 }

@@ -150,17 +150,36 @@ function toTokenRecord(row: TokenRow): TokenRecord {
   return { ...row, scopes: JSON.parse(row.scopes) as string[] };
 }
 
-/** Inserts tokens in one batch (an access token and its refresh token). */
-export async function insertTokens(db: D1Database, tokens: readonly NewToken[]): Promise<void> {
+/**
+ * Inserts tokens in one batch (an access token and its refresh token). With `parentId` (the refresh
+ * token being rotated), each insert happens only while that token is unrevoked: a reuse detected
+ * by a concurrent request revokes the family, parent included, and so blocks this pair; a pair
+ * inserted first is in the family and revoked with it.
+ * @returns whether the tokens were stored
+ */
+export async function insertTokens(db: D1Database, tokens: readonly NewToken[], parentId: string | null = null): Promise<boolean> {
   const insert = db.prepare(
     `INSERT INTO oauth_tokens (id, token_hash, kind, family_id, client_id, user_id, org_id, project_id, scopes, expires_at, created_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+     SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11
+     WHERE ?12 IS NULL OR NOT EXISTS (SELECT 1 FROM oauth_tokens WHERE id = ?12 AND revoked_at IS NOT NULL)`,
   );
-  await db.batch(
+  const results = await db.batch(
     tokens.map((t) =>
-      insert.bind(t.id, t.token_hash, t.kind, t.family_id, t.client_id, t.user_id, t.org_id, t.project_id, JSON.stringify(t.scopes), t.expires_at, t.created_at),
+      insert.bind(t.id, t.token_hash, t.kind, t.family_id, t.client_id, t.user_id, t.org_id, t.project_id, JSON.stringify(t.scopes), t.expires_at, t.created_at, parentId),
     ),
   );
+  return results.every((result) => result.meta.changes === 1);
+}
+
+/** Revokes every token `userId` holds for `orgId`; returns the digests of the access tokens revoked. */
+export async function revokeUserOrgTokens(db: D1Database, userId: string, orgId: string, now: number): Promise<string[]> {
+  const { results } = await db
+    .prepare(
+      `UPDATE oauth_tokens SET revoked_at = ? WHERE user_id = ? AND org_id = ? AND revoked_at IS NULL RETURNING kind, token_hash`,
+    )
+    .bind(new Date(now).toISOString(), userId, orgId)
+    .all<{ kind: TokenKind; token_hash: string }>();
+  return results.filter((row) => row.kind === "access").map((row) => row.token_hash);
 }
 
 /** The token with this digest, of any kind and state. */

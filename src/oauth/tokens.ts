@@ -11,7 +11,7 @@
  * - Refreshing re-reads the user's membership: a user no longer in the org gets `invalid_grant`
  *   (and the family is revoked); a demoted user's new tokens lose the scopes the role no longer allows.
  */
-import { findTokenByHash, insertTokens, revokeFamily, revokeToken, useRefreshToken, type NewToken } from "../db/oauth";
+import { findTokenByHash, insertTokens, revokeFamily, revokeToken, revokeUserOrgTokens, useRefreshToken, type NewToken } from "../db/oauth";
 import { listMemberships } from "../db/orgs";
 import type { Bindings } from "../env";
 import { newId } from "../ids";
@@ -45,8 +45,12 @@ export interface TokenResponse {
   project_id: string | null;
 }
 
-/** Mints and stores an access token and a refresh token for `grant`. */
-export async function issueTokens(db: D1Database, grant: TokenGrant, now: number): Promise<TokenResponse> {
+/**
+ * Mints and stores an access token and a refresh token for `grant`; with `parentId`, as the
+ * rotation of that refresh token.
+ * @throws {OAuthError} `invalid_grant` when the parent's family was revoked meanwhile.
+ */
+export async function issueTokens(db: D1Database, grant: TokenGrant, now: number, parentId: string | null = null): Promise<TokenResponse> {
   const accessToken = generateSecret("access");
   const refreshToken = generateSecret("refresh");
   const common = {
@@ -62,7 +66,9 @@ export async function issueTokens(db: D1Database, grant: TokenGrant, now: number
     { ...common, id: newId("otk", now), kind: "access", token_hash: await hashSecret(accessToken), expires_at: now + ACCESS_TOKEN_TTL_S * 1000 },
     { ...common, id: newId("otk", now), kind: "refresh", token_hash: await hashSecret(refreshToken), expires_at: now + REFRESH_TOKEN_TTL_S * 1000 },
   ];
-  await insertTokens(db, tokens);
+  if (!(await insertTokens(db, tokens, parentId))) {
+    throw new OAuthError("invalid_grant", "the refresh token was already used: every token of this authorization is revoked");
+  }
   return {
     access_token: accessToken,
     token_type: "Bearer",
@@ -99,7 +105,8 @@ export async function refreshTokens(env: Bindings, refreshToken: string, clientI
     throw new OAuthError("invalid_grant", "the user no longer holds a role in the org that allows these scopes");
   }
   const { family_id, client_id, user_id, org_id, project_id } = used;
-  return issueTokens(env.DB, { familyId: family_id, clientId: client_id, userId: user_id, orgId: org_id, projectId: project_id, scopes }, now);
+  const grant = { familyId: family_id, clientId: client_id, userId: user_id, orgId: org_id, projectId: project_id, scopes };
+  return issueTokens(env.DB, grant, now, used.id);
 }
 
 /**
@@ -116,4 +123,12 @@ export async function revokeOAuthToken(env: Bindings, token: string, now: number
 
 async function revokeTokenFamily(env: Bindings, familyId: string, now: number): Promise<void> {
   await forgetAccessTokens(env.KEY_CACHE, await revokeFamily(env.DB, familyId, now));
+}
+
+/**
+ * Ends every token a user holds for an org, when they leave it or are removed: a former admin must
+ * not keep using the admin API until their access token expires.
+ */
+export async function revokeMemberTokens(env: Bindings, userId: string, orgId: string, now: number): Promise<void> {
+  await forgetAccessTokens(env.KEY_CACHE, await revokeUserOrgTokens(env.DB, userId, orgId, now));
 }

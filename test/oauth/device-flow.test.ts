@@ -5,7 +5,7 @@
 import { env } from "cloudflare:test";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { pruneExpiredOAuth } from "../../src/consumer/retention";
-import { addMember, createOrgAs, type DashboardUser, signUp } from "../helpers/auth";
+import { addMember, authPost, createOrgAs, type DashboardUser, signUp } from "../helpers/auth";
 import {
   authorizeDevice,
   bearer,
@@ -217,6 +217,31 @@ describe("refresh tokens", () => {
     const tokens = await authorizeDevice(leaver, org, "content:read");
     await env.DB.prepare("DELETE FROM members WHERE user_id = ?").bind(leaver.userId).run();
     await expectOAuthError(await refresh(tokens.refresh_token), 400, "invalid_grant");
+  });
+
+  it("end at once, access tokens included, for a member removed from the org", async () => {
+    const removed = await signUp("Rex Removed");
+    await addMember(org, removed.userId);
+    const tokens = await authorizeDevice(removed, org, "content:read");
+    expect((await call("/api/v1/site/pages", { headers: bearer(tokens.access_token) })).status).toBe(200);
+    const res = await authPost("/organization/remove-member", { memberIdOrEmail: removed.email, organizationId: org }, owner.cookie);
+    expect(res.status, await res.clone().text()).toBe(200);
+    expect((await call("/api/v1/site/pages", { headers: bearer(tokens.access_token) })).status).toBe(401);
+    await expectOAuthError(await refresh(tokens.refresh_token), 400, "invalid_grant");
+  });
+
+  it("issue nothing to a rotation that loses the race against reuse detection", async () => {
+    const tokens = await authorizeDevice(owner, org, "content:read");
+    const original = await env.DB.prepare("SELECT id, family_id FROM oauth_tokens WHERE kind = 'refresh' AND revoked_at IS NULL AND used_at IS NULL ORDER BY id DESC LIMIT 1").first<{ id: string; family_id: string }>();
+    // Another request saw the token reused and revoked the family while this rotation was under way.
+    const batch = env.DB.batch.bind(env.DB);
+    vi.spyOn(env.DB, "batch").mockImplementationOnce(async (statements) => {
+      await env.DB.prepare("UPDATE oauth_tokens SET revoked_at = ? WHERE family_id = ?").bind(new Date().toISOString(), original!.family_id).run();
+      return batch(statements);
+    });
+    await expectOAuthError(await refresh(tokens.refresh_token), 400, "invalid_grant");
+    const live = await env.DB.prepare("SELECT count(*) AS n FROM oauth_tokens WHERE family_id = ? AND revoked_at IS NULL").bind(original!.family_id).first<{ n: number }>();
+    expect(live?.n).toBe(0);
   });
 
   it("are stored only as SHA-256, like access tokens", async () => {
