@@ -106,16 +106,28 @@ export type KeyChanges = Partial<
   Pick<KeyRecord, "name" | "scopes" | "preset" | "allowed_ips" | "allowed_origins" | "restrictions_mode" | "expires_at">
 >;
 
-const JSON_COLUMNS = new Set(["scopes", "allowed_ips", "allowed_origins"]);
+/** The columns a change may set, each with how its value is stored. */
+const CHANGEABLE_COLUMNS: Record<keyof KeyChanges, "text" | "json"> = {
+  name: "text",
+  scopes: "json",
+  preset: "text",
+  allowed_ips: "json",
+  allowed_origins: "json",
+  restrictions_mode: "text",
+  expires_at: "text",
+};
 
 function updateStatement(db: D1Database, id: string, changes: KeyChanges): D1PreparedStatement {
-  const entries = Object.entries(changes);
+  // Only columns of the allowlist reach the SQL text, whatever object the caller passes.
+  const entries = Object.entries(changes).filter(([column]) => Object.hasOwn(CHANGEABLE_COLUMNS, column));
   const assignments = entries.map(([column], i) => `${column} = ?${i + 2}`).join(", ");
-  const values = entries.map(([column, value]) => (JSON_COLUMNS.has(column) ? JSON.stringify(value) : value));
+  const values = entries.map(([column, value]) =>
+    CHANGEABLE_COLUMNS[column as keyof KeyChanges] === "json" ? JSON.stringify(value) : value,
+  );
   return db.prepare(`UPDATE api_keys SET ${assignments} WHERE id = ?1`).bind(id, ...values);
 }
 
-/** Applies `changes` (column names are the record's own, never caller input) and returns the new state. */
+/** Applies `changes` and returns the new state. */
 export async function updateKey(db: D1Database, id: string, changes: KeyChanges): Promise<StoredKey | null> {
   await updateStatement(db, id, changes).run();
   return findKeyById(db, undefined, id);

@@ -16,7 +16,6 @@ export type Caller =
   | { kind: "oauth"; token: ActiveToken }
   | { kind: "session"; userId: string; orgIds: readonly string[] };
 
-export type CallerKind = Caller["kind"];
 
 export interface KeygateVariables {
   /** Keygate's own id of this request, sent back as `x-request-id`. */

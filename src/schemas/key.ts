@@ -11,7 +11,6 @@ export const MAX_GRACE_SECONDS = 7 * 24 * 60 * 60;
 const MAX_LIST_ITEMS = 100;
 
 export const RestrictionsModeSchema = z.enum(["enforce", "report"]);
-export type RestrictionsMode = z.infer<typeof RestrictionsModeSchema>;
 
 /** An origin's own project id (`product_123`) or a generated `prj_…`. */
 export const ProjectIdSchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "must match [A-Za-z0-9_-]{1,64}");
@@ -75,7 +74,6 @@ export const CreateKeyInputSchema = z
     }
     refineWindow(input.not_before, input.expires_at, ctx);
   });
-export type CreateKeyInput = z.infer<typeof CreateKeyInputSchema>;
 
 export const UpdateKeyInputSchema = z
   .strictObject({
@@ -91,13 +89,11 @@ export const UpdateKeyInputSchema = z
     if (Object.keys(input).length === 0) ctx.addIssue({ code: "custom", path: [], message: "nothing to change" });
     if (input.expires_at) refineWindow(undefined, input.expires_at, ctx);
   });
-export type UpdateKeyInput = z.infer<typeof UpdateKeyInputSchema>;
 
 export const RotateKeyInputSchema = z.strictObject({
   grace_seconds: z.number().int().min(0).max(MAX_GRACE_SECONDS).optional(),
   scopes: ScopesSchema.optional(),
 });
-export type RotateKeyInput = z.infer<typeof RotateKeyInputSchema>;
 
 function refineWindow(notBefore: string | undefined, expiresAt: string | undefined, ctx: z.RefinementCtx): void {
   if (expiresAt === undefined) return;
