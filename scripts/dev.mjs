@@ -3,16 +3,16 @@
  * `npm run dev`: the gateway on this machine, on wrangler's embedded (miniflare) D1, KV and Queues.
  *
  *   1. applies the D1 migrations to the local database (.wrangler/state);
- *   2. creates .dev.vars with a random ADMIN_TOKEN and BETTER_AUTH_SECRET when it lacks them
- *      (wrangler dev reads it);
- *   3. starts `wrangler dev` (port 8787 or $PORT) and streams its output; extra arguments are
- *      passed on (`npm run dev -- --ip 0.0.0.0`);
+ *   2. creates .dev.vars with a random ADMIN_TOKEN and BETTER_AUTH_SECRET and ECHO=1 when it lacks
+ *      them (wrangler dev reads it; ECHO is for local development only, never in wrangler.toml);
+ *   3. starts `wrangler dev` (port 8787, or `--port N`, or $PORT) and streams its output; other
+ *      arguments are passed on (`npm run dev -- --ip 0.0.0.0`);
  *   4. once /_keygate/health answers and no org exists yet, creates a demo org, a demo project
  *      (`demo`) and an admin-capable demo key through the admin API, saving the raw key (shown only
  *      once by the API) to .wrangler/demo-key.txt so later runs print it again;
  *   5. prints the admin token's location, the demo key and curl lines to try.
  *
- * Without ORIGIN_URL the gateway answers with an echo of what it would forward (wrangler.toml sets
+ * Without ORIGIN_URL the gateway answers with an echo of what it would forward (.dev.vars sets
  * ECHO=1). Set ORIGIN_URL in .dev.vars (with ORIGIN_SECRET) or in the environment to forward to a
  * real origin. Ctrl-C stops wrangler.
  */
@@ -28,7 +28,8 @@ const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const DEV_VARS = join(root, ".dev.vars");
 const DEMO_KEY_FILE = join(root, ".wrangler", "demo-key.txt");
 const DATABASE = "keygate";
-const PORT = Number(process.env.PORT || 8787);
+const { port: PORT_ARG, rest: WRANGLER_ARGS } = takePortArg(process.argv.slice(2));
+const PORT = Number(PORT_ARG ?? (process.env.PORT || 8787));
 const BASE = `http://localhost:${PORT}`;
 const HEALTH_TIMEOUT_MS = 120_000;
 const DEMO_PROJECT_ID = "demo";
@@ -51,7 +52,7 @@ let devProcess;
 let stopping = false;
 
 async function main() {
-  if (!Number.isInteger(PORT) || PORT < 1 || PORT > 65535) fail(`PORT must be a port number, got "${process.env.PORT}"`);
+  if (!Number.isInteger(PORT) || PORT < 1 || PORT > 65535) fail(`the port must be a number in [1, 65535], got "${PORT_ARG ?? process.env.PORT}"`);
 
   await assertPortFree(PORT);
   const adminToken = await ensureDevVars();
@@ -61,7 +62,7 @@ async function main() {
   const args = ["dev", "--local", "--port", String(PORT), "--show-interactive-dev-session=false"];
   // An ORIGIN_URL from the environment reaches the Worker as a var (.dev.vars is read by wrangler).
   if (process.env.ORIGIN_URL) args.push("--var", `ORIGIN_URL:${process.env.ORIGIN_URL}`);
-  args.push(...process.argv.slice(2));
+  args.push(...WRANGLER_ARGS);
 
   log(`starting wrangler ${args.join(" ")}`);
   devProcess = spawn(WRANGLER, args, { cwd: root, stdio: ["ignore", "inherit", "inherit"], env: wranglerEnv, shell: SPAWN_SHELL });
@@ -89,11 +90,25 @@ async function main() {
   printBanner({ adminToken, demo, forwarding: Boolean(vars.ORIGIN_URL), originUrl: vars.ORIGIN_URL });
 }
 
-/** Secrets .dev.vars must hold, with how to make a random one. */
-const DEV_SECRETS = {
+/** What .dev.vars must hold, with how to make each (random secrets; echo mode for local use). */
+const DEV_VARS_DEFAULTS = {
   ADMIN_TOKEN: () => `dev_${randomBytes(24).toString("hex")}`,
   BETTER_AUTH_SECRET: () => randomBytes(32).toString("hex"),
+  ECHO: () => "1",
 };
+
+/** `--port N` / `--port=N` (the wrangler convention) taken out of the arguments passed on. */
+function takePortArg(argv) {
+  const rest = [];
+  let port;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === "--port" || arg === "-p") port = argv[++i];
+    else if (arg.startsWith("--port=")) port = arg.slice("--port=".length);
+    else rest.push(arg);
+  }
+  return { port, rest };
+}
 
 /** Returns the ADMIN_TOKEN of .dev.vars, creating the file and adding missing secrets when needed. */
 async function ensureDevVars() {
@@ -102,12 +117,12 @@ async function ensureDevVars() {
     log("created .dev.vars");
   }
   const vars = parseDotenv(await readFile(DEV_VARS, "utf8"));
-  for (const [name, randomSecret] of Object.entries(DEV_SECRETS)) {
+  for (const [name, makeValue] of Object.entries(DEV_VARS_DEFAULTS)) {
     if (vars[name]) continue;
-    vars[name] = randomSecret();
+    vars[name] = makeValue();
     const text = await readFile(DEV_VARS, "utf8");
     await appendFile(DEV_VARS, `${text === "" || text.endsWith("\n") ? "" : "\n"}${name}=${vars[name]}\n`);
-    log(`added a random ${name} to .dev.vars`);
+    log(`added ${name} to .dev.vars`);
   }
   return vars.ADMIN_TOKEN;
 }

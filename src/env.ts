@@ -5,22 +5,26 @@
 import { oncePer } from "./memo";
 import type { AuditMessage } from "./schemas/audit-event";
 
-/** Bindings and vars as wrangler.toml and `wrangler secret put` provide them. */
-export interface Bindings {
-  DB: D1Database;
-  KEY_CACHE: KVNamespace;
+/**
+ * Bindings and vars: `Env` is generated from wrangler.toml (`npm run cf-typegen`, checked in CI);
+ * secrets and the vars wrangler.toml leaves unset are typed here.
+ */
+export interface Bindings extends Omit<Env, "AUDIT_QUEUE" | "KEY_ENV" | "KEY_CACHE_TTL_S" | "AUDIT_RETENTION_DAYS"> {
   AUDIT_QUEUE: Queue<AuditMessage>;
+  KEY_ENV?: string;
+  KEY_CACHE_TTL_S?: string;
+  AUDIT_RETENTION_DAYS?: string;
+  /** Secret: the operator's admin API token (and its successor during rotation). */
   ADMIN_TOKEN?: string;
   ADMIN_TOKEN_NEXT?: string;
   ORIGIN_URL?: string;
+  /** Secret: one HMAC key, or two comma-separated during rotation. */
   ORIGIN_SECRET?: string;
   ORIGIN_TIMEOUT_MS?: string;
+  /** Local development only (`npm run dev` writes it to .dev.vars); never in wrangler.toml. */
   ECHO?: string;
-  KEY_ENV?: string;
-  KEY_CACHE_TTL_S?: string;
   POLICY?: string;
   SESSION_COOKIE?: string;
-  AUDIT_RETENTION_DAYS?: string;
   /** Secret: signs session cookies (better-auth). */
   BETTER_AUTH_SECRET?: string;
   /** The Worker's public URL; `https://` makes session cookies `Secure` (`__Secure-` names). */
@@ -68,6 +72,19 @@ function parseConfig(env: Bindings): Config {
     authUrl: env.BETTER_AUTH_URL || undefined,
   };
 }
+
+/**
+ * Settings a deployment lacks for part of its surface, each named with what stops working;
+ * `/_keygate/health` reports them (status `degraded`).
+ */
+export function configProblems(config: Config): string[] {
+  const problems: string[] = [];
+  if (!config.originUrl && !config.echo) problems.push("ORIGIN_URL is not set: allowed requests answer 502");
+  if (!config.authSecret) problems.push(MISSING_AUTH_SECRET);
+  return problems;
+}
+
+export const MISSING_AUTH_SECRET = "BETTER_AUTH_SECRET is not set: sessions and /_keygate/auth are unavailable";
 
 function boundedInt(raw: string | undefined, fallback: number, min: number, max: number): number {
   if (raw === undefined || raw === "") return fallback;

@@ -1,9 +1,11 @@
 /**
  * @module
  * `GET /_keygate/health` (public): liveness, D1 reachability (probed at most every 5 s per
- * isolate), the policy's hash and the version. 503 when D1 is unreachable or the policy invalid.
+ * isolate), the policy's hash, the version and the settings the deployment lacks (`problems`).
+ * 503 `degraded` when D1 is unreachable, the policy invalid or a setting missing.
  */
 import { Hono } from "hono";
+import { configProblems, getConfig } from "../env";
 import { KeygateError } from "../errors";
 import type { KeygateEnv } from "../gateway/context";
 import { loadPolicy } from "../gateway/policy";
@@ -23,8 +25,9 @@ health.get("/", async (c) => {
   }
   const d1 = (await probe.reachable) ? "reachable" : "unreachable";
   const policy = await describePolicy(c.env.POLICY);
-  const ok = d1 === "reachable" && policy.valid;
-  return c.json({ ok, data: { status: ok ? "ok" : "degraded", d1, policy, version: pkg.version } }, ok ? 200 : 503);
+  const problems = configProblems(getConfig(c.env));
+  const ok = d1 === "reachable" && policy.valid && problems.length === 0;
+  return c.json({ ok, data: { status: ok ? "ok" : "degraded", d1, policy, problems, version: pkg.version } }, ok ? 200 : 503);
 });
 
 async function describePolicy(source: string | undefined) {

@@ -10,7 +10,8 @@
 import { betterAuth } from "better-auth";
 import { createAuthMiddleware } from "better-auth/api";
 import { organization } from "better-auth/plugins/organization";
-import { getConfig, type Bindings } from "../env";
+import { getConfig, MISSING_AUTH_SECRET, type Bindings } from "../env";
+import { KeygateError } from "../errors";
 import { loadPolicy } from "../gateway/policy";
 import { oncePer } from "../memo";
 import { CORE_MODELS, generateAuthId, ORGANIZATION_MODELS } from "./schema";
@@ -24,7 +25,7 @@ export type Auth = ReturnType<typeof createAuth>;
 
 /**
  * The better-auth instance for `env`, created on first use.
- * @throws {TypeError} when BETTER_AUTH_SECRET is not set.
+ * @throws {KeygateError} `UNAVAILABLE` naming the setting when BETTER_AUTH_SECRET is not set.
  * @example
  * const session = await getAuth(c.env).api.getSession({ headers: c.req.raw.headers });
  */
@@ -32,7 +33,7 @@ export const getAuth: (env: Bindings) => Auth = oncePer((env: Bindings) => creat
 
 function createAuth(env: Bindings) {
   const config = getConfig(env);
-  if (!config.authSecret) throw new TypeError("BETTER_AUTH_SECRET is not set: sessions and /_keygate/auth need it");
+  if (!config.authSecret) throw new KeygateError("UNAVAILABLE", MISSING_AUTH_SECRET);
   const forgetMembershipsOf = async ({ member }: { member: { userId: string } }) => forgetMemberships(env.KEY_CACHE, member.userId);
   const endMembership = async (member: { userId: string; organizationId: string }) => {
     await forgetMemberships(env.KEY_CACHE, member.userId);
