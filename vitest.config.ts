@@ -1,8 +1,9 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 
-// Two projects: `workers` (the Worker's suite, inside workerd) and `cli` (bin/keygate.mjs, in
-// Node: unit tests plus an integration test against a locally started Worker).
+// Three projects: `workers` (the Worker's suite, inside workerd), `cli` (bin/keygate.mjs, in
+// Node: unit tests plus an integration test against a locally started Worker) and `e2e` (Node:
+// the Worker started locally and driven by what its users run: Chromium, OAuth and MCP clients).
 export default defineConfig(async () => {
   const migrations = await readD1Migrations("./migrations");
   return {
@@ -31,7 +32,7 @@ export default defineConfig(async () => {
             name: "workers",
             setupFiles: ["./test/helpers/apply-migrations.ts"],
             include: ["test/**/*.test.ts"],
-            exclude: ["test/cli/**", "**/node_modules/**"],
+            exclude: ["test/cli/**", "test/e2e/**", "**/node_modules/**"],
           },
         },
         {
@@ -39,6 +40,15 @@ export default defineConfig(async () => {
             name: "cli",
             environment: "node",
             include: ["test/cli/**/*.test.ts"],
+            testTimeout: 60_000,
+            hookTimeout: 120_000,
+          },
+        },
+        {
+          test: {
+            name: "e2e",
+            environment: "node",
+            include: ["test/e2e/**/*.test.ts"],
             testTimeout: 60_000,
             hookTimeout: 120_000,
           },

@@ -1,0 +1,95 @@
+/**
+ * SPEC §5 in a real browser: a page on a listed origin can call the gateway with an API key (the
+ * preflight is answered at the edge) and can read its 401 and 403 bodies; a page on an unlisted
+ * origin cannot read anything. Chromium decides what the page sees, not hand-set headers.
+ */
+import { readFileSync } from "node:fs";
+import { createServer } from "node:http";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { closeBrowser, closePage, launchBrowser } from "../helpers/browser.mjs";
+import { ROOT, startLocalWorker } from "../helpers/local-worker.mjs";
+
+/** A page origin served by a loopback server; every path answers an empty HTML page. */
+async function servePages() {
+  const server = createServer((_req: unknown, res: any) => {
+    res.writeHead(200, { "content-type": "text/html" });
+    res.end("<!doctype html><title>app</title>");
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const origin = `http://127.0.0.1:${server.address().port}`;
+  return { origin, close: () => new Promise((resolve) => server.close(resolve)) };
+}
+
+const listed = await servePages();
+const unlisted = await servePages();
+const policy = JSON.parse(readFileSync(join(ROOT, "policy.json"), "utf8"));
+policy.cors = { ...policy.cors, origins: [listed.origin] };
+const worker = await startLocalWorker({ bindings: { POLICY: JSON.stringify(policy) } });
+let browser: any;
+let apiKey: string;
+
+beforeAll(async () => {
+  browser = await launchBrowser();
+  const headers = { authorization: `Bearer ${worker.adminToken}`, "content-type": "application/json" };
+  const post = async (path: string, body: unknown) =>
+    (await fetch(`${worker.url}/_keygate/v1${path}`, { method: "POST", headers, body: JSON.stringify(body) })).json() as Promise<any>;
+  const org = await post("/orgs", { name: "Browser org" });
+  apiKey = (await post("/keys", { org_id: org.data.id, name: "browser", scopes: ["prompts:read"] })).data.key;
+});
+
+afterAll(async () => {
+  await closeBrowser(browser);
+  await worker.dispose();
+  await listed.close();
+  await unlisted.close();
+});
+
+interface PageResult {
+  status?: number;
+  body?: string;
+  error?: string;
+}
+
+/** Runs `fetch` inside a page of `origin` and returns what the page could read. */
+async function fetchFromPage(origin: string, path: string, init: { method?: string; headers?: Record<string, string> }): Promise<PageResult> {
+  const page = await browser.newPage();
+  try {
+    await page.goto(`${origin}/`);
+    return await page.evaluate(
+      async ({ url, init }: { url: string; init: RequestInit }) => {
+        try {
+          const res = await fetch(url, init);
+          return { status: res.status, body: await res.text() };
+        } catch (error) {
+          return { error: String(error) };
+        }
+      },
+      { url: `${worker.url}${path}`, init },
+    );
+  } finally {
+    await closePage(page);
+  }
+}
+
+describe("a browser page calling the gateway", () => {
+  it("on a listed origin, gets an allowed response through the edge-answered preflight", async () => {
+    const result = await fetchFromPage(listed.origin, "/api/v1/prompts", { headers: { "x-api-key": apiKey } });
+    expect(result.status).toBe(200);
+    expect(JSON.parse(result.body!)).toMatchObject({ echo: true, path: "/api/v1/prompts" });
+  });
+
+  it("on a listed origin, can read a 401 and a 403 body", async () => {
+    const missing = await fetchFromPage(listed.origin, "/api/v1/prompts", {});
+    expect(missing.status).toBe(401);
+    expect(JSON.parse(missing.body!)).toMatchObject({ code: "UNAUTHORIZED", message: "missing credentials" });
+    const forbidden = await fetchFromPage(listed.origin, "/api/v1/prompts", { method: "POST", headers: { "x-api-key": apiKey } });
+    expect(forbidden.status).toBe(403);
+    expect(JSON.parse(forbidden.body!)).toMatchObject({ code: "FORBIDDEN", message: "insufficient_scope" });
+  });
+
+  it("on an unlisted origin, can read nothing", async () => {
+    const result = await fetchFromPage(unlisted.origin, "/api/v1/prompts", { headers: { "x-api-key": apiKey } });
+    expect(result).toEqual({ error: expect.stringContaining("Failed to fetch") });
+  });
+});
