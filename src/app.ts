@@ -5,6 +5,7 @@
  */
 import { Hono } from "hono";
 import { admin } from "./admin";
+import { docs } from "./admin/docs";
 import { notFound } from "./admin/actor";
 import { health } from "./admin/health";
 import { AUTH_BASE_PATH } from "./auth/auth";
@@ -20,6 +21,7 @@ export const app = new Hono<KeygateEnv>();
 app.use(assignRequestId());
 app.route("/_keygate/health", health);
 app.route("/_keygate/v1", admin);
+app.route("/_keygate/docs", docs);
 app.route(AUTH_BASE_PATH, authRoutes);
 app.route("/_keygate/oauth", oauthRoutes);
 app.all("/_keygate/*", () => {

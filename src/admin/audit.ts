@@ -21,7 +21,7 @@ const SUMMARY_LIMIT = 1000;
 /** Without `since`, a summary covers the last 7 days rather than an org's whole history. */
 const DEFAULT_SUMMARY_WINDOW_MS = 7 * 86_400_000;
 
-const FilterSchema = z.object({
+export const AuditFilterSchema = z.object({
   org_id: OrgIdSchema.optional(),
   project_id: ProjectIdSchema.optional(),
   key_id: z.string().max(64).optional(),
@@ -32,11 +32,11 @@ const FilterSchema = z.object({
   until: TimestampSchema.optional(),
 });
 
-const AuditQuerySchema = PageQuerySchema.extend(FilterSchema.shape).extend({
+export const AuditQuerySchema = PageQuerySchema.extend(AuditFilterSchema.shape).extend({
   format: z.enum(["json", "ndjson", "csv"]).default("json"),
 });
 
-const SummaryQuerySchema = FilterSchema.extend({
+export const SummaryQuerySchema = AuditFilterSchema.extend({
   group_by: z.enum(Object.keys(SUMMARY_GROUPS) as [keyof typeof SUMMARY_GROUPS, ...(keyof typeof SUMMARY_GROUPS)[]]),
 });
 

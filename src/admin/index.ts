@@ -14,12 +14,14 @@ import { notFound } from "./actor";
 import { audit } from "./audit";
 import { limitBody } from "./input";
 import { keys } from "./keys";
+import { openapi } from "./openapi";
 import { orgs, projects } from "./orgs";
 import { scopes } from "./scopes";
 
 export const admin = new Hono<KeygateEnv>();
 
 admin.route("/scopes", scopes);
+admin.route("/openapi.json", openapi);
 
 admin.use(
   "*",

@@ -34,7 +34,7 @@ export const keys = new Hono<KeygateEnv>();
 
 const DAY_MS = 86_400_000;
 
-const KeyListQuerySchema = PageQuerySchema.extend({
+export const KeyListQuerySchema = PageQuerySchema.extend({
   org_id: OrgIdSchema.optional(),
   project_id: ProjectIdSchema.optional(),
 });

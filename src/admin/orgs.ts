@@ -15,9 +15,9 @@ import { actingOrg, actingProject, callerPrincipal, notFound, recordChange } fro
 import { readJson, readQuery } from "./input";
 import { page, PageQuerySchema } from "./pagination";
 
-const CreateOrgInputSchema = z.strictObject({ name: NameSchema });
-const CreateProjectInputSchema = z.strictObject({ org_id: OrgIdSchema.optional(), name: NameSchema, id: ProjectIdSchema.optional() });
-const ProjectListQuerySchema = PageQuerySchema.extend({ org_id: OrgIdSchema.optional() });
+export const CreateOrgInputSchema = z.strictObject({ name: NameSchema });
+export const CreateProjectInputSchema = z.strictObject({ org_id: OrgIdSchema.optional(), name: NameSchema, id: ProjectIdSchema.optional() });
+export const ProjectListQuerySchema = PageQuerySchema.extend({ org_id: OrgIdSchema.optional() });
 
 /** Orgs span tenants, so only ADMIN_TOKEN manages them. */
 const requireAdminToken: MiddlewareHandler<KeygateEnv> = async (c, next) => {

@@ -1,0 +1,181 @@
+/**
+ * @module
+ * The admin API's OpenAPI 3.1 document, served at `/_keygate/v1/openapi.json` (public). Each
+ * operation names the zod schemas its handler validates with, so the document is generated from
+ * the same source as the validation and cannot drift from it; a test checks that every route the
+ * admin app registers is documented.
+ */
+import { Hono } from "hono";
+import { z } from "zod";
+import type { KeygateEnv } from "../gateway/context";
+import { AuditEventSchema } from "../schemas/audit-event";
+import { CreateKeyInputSchema, KeyRecordSchema, RotateKeyInputSchema, UpdateKeyInputSchema } from "../schemas/key";
+import type { KeygateScope } from "../schemas/scope";
+import pkg from "../../package.json";
+import { AuditQuerySchema, SummaryQuerySchema } from "./audit";
+import { KeyListQuerySchema } from "./keys";
+import { CreateOrgInputSchema, CreateProjectInputSchema, ProjectListQuerySchema } from "./orgs";
+import { PageQuerySchema } from "./pagination";
+
+/** Who may call an operation: anyone, only ADMIN_TOKEN, or a caller holding the scope. */
+type Access = "public" | "admin_token" | KeygateScope;
+
+interface Operation {
+  method: "get" | "post" | "patch" | "delete";
+  /** OpenAPI path template under `/_keygate/v1` (`{id}` for `:id`). */
+  path: string;
+  summary: string;
+  access: Access;
+  query?: z.ZodObject;
+  body?: z.ZodType;
+  /** The `data` of a success body; a list when `list` is set. */
+  data?: z.ZodType;
+  list?: boolean;
+  status?: 200 | 201;
+  /** Other media types of the success response (exports). */
+  media?: string[];
+}
+
+const OrgSchema = z.object({ id: z.string(), name: z.string(), created_at: z.string() });
+const ProjectSchema = z.object({ id: z.string(), org_id: z.string(), name: z.string(), created_at: z.string() });
+const CreatedKeySchema = KeyRecordSchema.extend({ key: z.string().describe("the raw key, shown only in this response") });
+const KeyListItemSchema = KeyRecordSchema.extend({ requests_24h: z.number().int() });
+const ScopeCatalogSchema = z.object({
+  scopes: z.record(z.string(), z.string()),
+  wildcards: z.record(z.string(), z.string()),
+  presets: z.record(z.string(), z.array(z.string())),
+  keygate: z.array(z.string()),
+});
+const SummarySchema = z.object({
+  group_by: z.string(),
+  groups: z.array(z.object({ key: z.string().nullable() }).catchall(z.unknown())),
+});
+const IdParam = { name: "id", in: "path", required: true, schema: { type: "string" } };
+
+/** Every admin operation. Adding a route to the admin app without an entry here fails a test. */
+export const OPERATIONS: readonly Operation[] = [
+  { method: "get", path: "/scopes", summary: "The scope catalog, wildcards and presets", access: "public", data: ScopeCatalogSchema },
+  { method: "post", path: "/orgs", summary: "Create an org", access: "admin_token", body: CreateOrgInputSchema, data: OrgSchema, status: 201 },
+  { method: "get", path: "/orgs", summary: "List orgs", access: "admin_token", query: PageQuerySchema, data: OrgSchema, list: true },
+  {
+    method: "post",
+    path: "/projects",
+    summary: "Create a project (a chosen id: ADMIN_TOKEN only)",
+    access: "keygate:projects:write",
+    body: CreateProjectInputSchema,
+    data: ProjectSchema,
+    status: 201,
+  },
+  { method: "get", path: "/projects", summary: "List projects", access: "keygate:keys:read", query: ProjectListQuerySchema, data: ProjectSchema, list: true },
+  {
+    method: "post",
+    path: "/keys",
+    summary: "Create a key; the raw key is returned once",
+    access: "keygate:keys:write",
+    body: CreateKeyInputSchema,
+    data: CreatedKeySchema,
+    status: 201,
+  },
+  { method: "get", path: "/keys", summary: "List keys, newest first", access: "keygate:keys:read", query: KeyListQuerySchema, data: KeyListItemSchema, list: true },
+  { method: "get", path: "/keys/{id}", summary: "One key", access: "keygate:keys:read", data: KeyRecordSchema },
+  { method: "patch", path: "/keys/{id}", summary: "Change a key", access: "keygate:keys:write", body: UpdateKeyInputSchema, data: KeyRecordSchema },
+  {
+    method: "post",
+    path: "/keys/{id}/rotate",
+    summary: "Rotate a key; the new raw key is returned once",
+    access: "keygate:keys:write",
+    body: RotateKeyInputSchema,
+    data: CreatedKeySchema,
+    status: 201,
+  },
+  { method: "delete", path: "/keys/{id}", summary: "Revoke a key", access: "keygate:keys:write", data: KeyRecordSchema },
+  {
+    method: "get",
+    path: "/audit",
+    summary: "The audit log, newest first; format=ndjson|csv streams an export",
+    access: "keygate:audit:read",
+    query: AuditQuerySchema,
+    data: AuditEventSchema,
+    list: true,
+    media: ["application/x-ndjson", "text/csv"],
+  },
+  { method: "get", path: "/audit/summary", summary: "Audit counts grouped by a field", access: "keygate:audit:read", query: SummaryQuerySchema, data: SummarySchema },
+  { method: "get", path: "/openapi.json", summary: "This document", access: "public" },
+];
+
+const ErrorSchema = z.object({
+  ok: z.literal(false),
+  code: z.string(),
+  message: z.string(),
+  details: z.record(z.string(), z.unknown()).optional(),
+});
+
+function jsonSchema(schema: z.ZodType): Record<string, unknown> {
+  const { $schema: _, ...rest } = z.toJSONSchema(schema, { io: "input", unrepresentable: "any" }) as Record<string, unknown>;
+  return rest;
+}
+
+function queryParameters(schema: z.ZodObject) {
+  const { properties = {}, required = [] } = jsonSchema(schema) as { properties?: Record<string, unknown>; required?: string[] };
+  return Object.entries(properties).map(([name, property]) => ({ name, in: "query", required: required.includes(name), schema: property }));
+}
+
+function successBody(operation: Operation) {
+  if (!operation.data) return { type: "object" };
+  const data = operation.list ? { type: "array", items: jsonSchema(operation.data) } : jsonSchema(operation.data);
+  const envelope: Record<string, unknown> = { ok: { const: true }, data };
+  if (operation.list) envelope.next_cursor = { type: ["string", "null"] };
+  return { type: "object", required: ["ok", "data"], properties: envelope };
+}
+
+function security(access: Access) {
+  if (access === "public") return [];
+  if (access === "admin_token") return [{ adminToken: [] }];
+  return [{ adminToken: [] }, { apiKey: [access] }, { bearer: [access] }, { session: [] }];
+}
+
+function describeOperation(operation: Operation) {
+  const status = String(operation.status ?? 200);
+  const content: Record<string, unknown> = { "application/json": { schema: successBody(operation) } };
+  for (const media of operation.media ?? []) content[media] = { schema: { type: "string" } };
+  const errors = { description: "an error in the contract's shape", content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } };
+  return {
+    summary: operation.summary,
+    operationId: `${operation.method}${operation.path.replace(/[{}]/g, "").replace(/[/.](\w)/g, (_, c: string) => c.toUpperCase())}`,
+    ...(operation.access !== "public" && operation.access !== "admin_token" && { "x-required-scope": operation.access }),
+    security: security(operation.access),
+    parameters: [...(operation.path.includes("{id}") ? [IdParam] : []), ...(operation.query ? queryParameters(operation.query) : [])],
+    ...(operation.body && { requestBody: { required: operation.method !== "post" || !operation.path.endsWith("/rotate"), content: { "application/json": { schema: jsonSchema(operation.body) } } } }),
+    responses: { [status]: { description: "success", content }, "4XX": errors, "5XX": errors },
+  };
+}
+
+/** The OpenAPI 3.1 document of the admin API. */
+export function buildOpenApiDocument() {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const operation of OPERATIONS) (paths[operation.path] ??= {})[operation.method] = describeOperation(operation);
+  return {
+    openapi: "3.1.0",
+    info: { title: "Keygate admin API", version: pkg.version, description: "API keys, projects, orgs and the audit log (SPEC §8)." },
+    servers: [{ url: "/_keygate/v1" }],
+    paths,
+    components: {
+      schemas: { Error: jsonSchema(ErrorSchema) },
+      securitySchemes: {
+        adminToken: { type: "http", scheme: "bearer", description: "ADMIN_TOKEN (all orgs)" },
+        bearer: { type: "http", scheme: "bearer", description: "an admin API key (kg_…) or an OAuth access token of one org" },
+        apiKey: { type: "apiKey", in: "header", name: "x-api-key", description: "an admin API key of one org" },
+        session: { type: "apiKey", in: "cookie", name: "__Secure-better-auth.session_token", description: "a console session; unsafe methods need a trusted Origin" },
+      },
+    },
+  };
+}
+
+let document: string | undefined;
+
+export const openapi = new Hono<KeygateEnv>();
+
+openapi.get("/", (c) => {
+  document ??= JSON.stringify(buildOpenApiDocument());
+  return c.body(document, 200, { "content-type": "application/json; charset=utf-8", "cache-control": "public, max-age=300" });
+});
