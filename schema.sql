@@ -210,3 +210,5 @@ CREATE TABLE IF NOT EXISTS oauth_tokens (
 CREATE INDEX IF NOT EXISTS oauth_tokens_family ON oauth_tokens (family_id);
 -- The retention cron deletes expired rows (a day after expiry).
 CREATE INDEX IF NOT EXISTS oauth_tokens_expires ON oauth_tokens (expires_at);
+-- SPEC §9: admin events record what they changed, `{field: [before, after]}` as JSON (never a secret).
+ALTER TABLE audit_events ADD COLUMN changes TEXT;

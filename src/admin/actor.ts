@@ -62,6 +62,20 @@ export function assertCovers(c: Context<KeygateEnv>, scopes: readonly string[]):
   }
 }
 
+/**
+ * `{field: [before, after]}` for each of `fields` whose value differs between `before` (`null`
+ * for a creation) and `after`, compared as JSON.
+ */
+export function fieldChanges<T extends object>(before: T | null, after: T, fields: readonly (keyof T & string)[]): Record<string, [unknown, unknown]> {
+  const changes: Record<string, [unknown, unknown]> = {};
+  for (const field of fields) {
+    const was = before === null ? null : (before[field] ?? null);
+    const now = after[field] ?? null;
+    if (JSON.stringify(was) !== JSON.stringify(now)) changes[field] = [was, now];
+  }
+  return changes;
+}
+
 /** Names what this request changed, for its audit event. */
 export function recordChange(c: Context<KeygateEnv>, change: AdminChange): void {
   c.set("adminChange", change);

@@ -49,7 +49,7 @@ function csvLine(event: AuditEvent): string {
  */
 export function csvCell(value: unknown): string {
   if (value === null || value === undefined) return "";
-  let text = Array.isArray(value) ? value.join(" ") : String(value);
+  let text = Array.isArray(value) ? value.join(" ") : typeof value === "object" ? JSON.stringify(value) : String(value);
   if (/^[=+\-@\t\r]/.test(text)) text = `'${text}`;
   return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }

@@ -26,7 +26,7 @@ import {
   type KeyRecord,
 } from "../schemas/key";
 import type { AdminAction } from "../schemas/audit-event";
-import { actingOrg, actingProject, assertCovers, callerPrincipal, canSeeProject, notFound, recordChange } from "./actor";
+import { actingOrg, actingProject, assertCovers, callerPrincipal, fieldChanges, canSeeProject, notFound, recordChange } from "./actor";
 import { readJson, readQuery } from "./input";
 import { page, PageQuerySchema } from "./pagination";
 
@@ -76,7 +76,7 @@ keys.post("/", requireScopes(["keygate:keys:write"]), async (c) => {
   });
   // A new hash cannot be in any cache yet: nothing to invalidate.
   await insertKey(c.env.DB, stored);
-  recordChange(c, { action: "key.create", targetId: stored.record.id, orgId, projectId });
+  recordChange(c, { action: "key.create", targetId: stored.record.id, orgId, projectId, changes: fieldChanges(null, stored.record, AUDITED_KEY_FIELDS) });
   return c.json({ ok: true, data: { ...stored.record, key: raw } }, 201);
 });
 
@@ -125,7 +125,7 @@ keys.patch("/:id", requireScopes(["keygate:keys:write"]), async (c) => {
   if (input.expires_at !== undefined) assertWithinCreatorExpiry(c, input.expires_at);
 
   const updated = await updateKey(c.env.DB, target.record.id, changes);
-  recordChange(c, changeOf("key.update", target.record));
+  recordChange(c, changeOf("key.update", target.record, updated?.record));
   await keyCache.invalidate(c.env.KEY_CACHE, target.hash);
   return c.json({ ok: true, data: updated?.record });
 });
@@ -159,7 +159,7 @@ keys.post("/:id/rotate", requireScopes(["keygate:keys:write"]), async (c) => {
   if (!(await rotateKey(c.env.DB, { id: old.record.id, expiresAt: new Date(oldExpiry).toISOString() }, stored))) {
     throw conflict("the key was revoked or rotated concurrently");
   }
-  recordChange(c, changeOf("key.rotate", old.record));
+  recordChange(c, changeOf("key.rotate", old.record, (await findKeyById(c.env.DB, undefined, old.record.id))?.record));
   await keyCache.invalidate(c.env.KEY_CACHE, old.hash);
   return c.json({ ok: true, data: { ...stored.record, key: raw } }, 201);
 });
@@ -168,9 +168,9 @@ keys.delete("/:id", requireScopes(["keygate:keys:write"]), async (c) => {
   const target = await visibleKey(c);
   assertCovers(c, target.record.scopes);
   await revokeKey(c.env.DB, target.record.id, new Date().toISOString());
-  recordChange(c, changeOf("key.revoke", target.record));
-  await keyCache.invalidate(c.env.KEY_CACHE, target.hash);
   const revoked = await findKeyById(c.env.DB, undefined, target.record.id);
+  recordChange(c, changeOf("key.revoke", target.record, revoked?.record));
+  await keyCache.invalidate(c.env.KEY_CACHE, target.hash);
   return c.json({ ok: true, data: revoked?.record });
 });
 
@@ -265,8 +265,30 @@ function assertWithinCreatorExpiry(c: Context<KeygateEnv>, expiresAt: string | n
   }
 }
 
-function changeOf(action: AdminAction, record: KeyRecord): AdminChange {
-  return { action, targetId: record.id, orgId: record.org_id, projectId: record.project_id };
+/** The key fields an admin event's `changes` covers: every setting, never the hash. */
+const AUDITED_KEY_FIELDS = [
+  "name",
+  "project_id",
+  "scopes",
+  "preset",
+  "allowed_ips",
+  "allowed_origins",
+  "restrictions_mode",
+  "not_before",
+  "expires_at",
+  "revoked_at",
+  "rotated_from",
+  "rotated_to",
+] as const satisfies readonly (keyof KeyRecord)[];
+
+function changeOf(action: AdminAction, before: KeyRecord, after: KeyRecord | undefined): AdminChange {
+  return {
+    action,
+    targetId: before.id,
+    orgId: before.org_id,
+    projectId: before.project_id,
+    changes: after ? fieldChanges(before, after, AUDITED_KEY_FIELDS) : {},
+  };
 }
 
 function isExpired(record: KeyRecord): boolean {

@@ -11,7 +11,7 @@ import { projectCache, projectCacheId } from "../gateway/active-key";
 import { requireScopes } from "../gateway/require-scopes";
 import { newId } from "../ids";
 import { NameSchema, OrgIdSchema, ProjectIdSchema } from "../schemas/key";
-import { actingOrg, actingProject, callerPrincipal, notFound, recordChange } from "./actor";
+import { actingOrg, actingProject, callerPrincipal, fieldChanges, notFound, recordChange } from "./actor";
 import { readJson, readQuery } from "./input";
 import { page, PageQuerySchema } from "./pagination";
 
@@ -32,7 +32,7 @@ export const orgs = new Hono<KeygateEnv>();
 orgs.post("/", requireAdminToken, async (c) => {
   const input = await readJson(c, CreateOrgInputSchema);
   const org = await insertOrg(c.env.DB, { id: newId("org"), name: input.name, created_at: new Date().toISOString() });
-  recordChange(c, { action: "org.create", targetId: org.id, orgId: org.id, projectId: null });
+  recordChange(c, { action: "org.create", targetId: org.id, orgId: org.id, projectId: null, changes: fieldChanges(null, org, ["name"]) });
   return c.json({ ok: true, data: org }, 201);
 });
 
@@ -53,7 +53,7 @@ projects.post("/", requireScopes(["keygate:projects:write"]), async (c) => {
   if (!(await insertProject(c.env.DB, project))) {
     throw new KeygateError("CONFLICT", "conflict", { details: { reason: `project "${project.id}" already exists in this org` } });
   }
-  recordChange(c, { action: "project.create", targetId: project.id, orgId, projectId: project.id });
+  recordChange(c, { action: "project.create", targetId: project.id, orgId, projectId: project.id, changes: fieldChanges(null, project, ["name"]) });
   // A request may have named it before it existed; that "unknown" must not outlive the creation.
   await projectCache.invalidate(c.env.KEY_CACHE, projectCacheId(orgId, project.id));
   return c.json({ ok: true, data: project }, 201);

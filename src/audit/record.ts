@@ -67,6 +67,7 @@ export function auditEventOf(c: Context<KeygateEnv>, startedAt: number): AuditEv
     missing_scopes: stringList(details?.missingScopes) ?? [],
     action: change?.action ?? null,
     target_id: change?.targetId ?? null,
+    changes: change?.changes ?? null,
   };
 }
 

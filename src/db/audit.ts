@@ -71,13 +71,19 @@ function auditWhere(filter: AuditFilter, beforeId?: string): Where {
   ]);
 }
 
-export interface AuditRow extends Omit<AuditEvent, "required_scopes" | "missing_scopes"> {
+export interface AuditRow extends Omit<AuditEvent, "required_scopes" | "missing_scopes" | "changes"> {
   required_scopes: string;
   missing_scopes: string;
+  changes: string | null;
 }
 
 export function toAuditEvent(row: AuditRow): AuditEvent {
-  return { ...row, required_scopes: JSON.parse(row.required_scopes) as string[], missing_scopes: JSON.parse(row.missing_scopes) as string[] };
+  return {
+    ...row,
+    required_scopes: JSON.parse(row.required_scopes) as string[],
+    missing_scopes: JSON.parse(row.missing_scopes) as string[],
+    changes: row.changes === null ? null : (JSON.parse(row.changes) as AuditEvent["changes"]),
+  };
 }
 
 /** Events matching `filter`, newest first, strictly older than `beforeId`. */

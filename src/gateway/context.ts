@@ -41,6 +41,8 @@ export interface AdminChange {
   targetId: string;
   orgId: string;
   projectId: string | null;
+  /** `{field: [before, after]}` of the fields the change set. */
+  changes?: Record<string, [unknown, unknown]>;
 }
 
 export interface KeygateEnv {

@@ -36,6 +36,8 @@ export const AuditEventSchema = z.object({
   missing_scopes: z.array(z.string()).max(100),
   action: z.enum(ADMIN_ACTIONS).nullable(),
   target_id: Text(64),
+  /** What an admin change changed, `{field: [before, after]}`; never a secret (no hash, no raw key). */
+  changes: z.record(z.string().max(64), z.tuple([z.unknown(), z.unknown()])).nullable().default(null),
 });
 export type AuditEvent = z.infer<typeof AuditEventSchema>;
 

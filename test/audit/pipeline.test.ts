@@ -93,6 +93,26 @@ describe("audit pipeline", () => {
     expect(await eventRow(revoked.headers.get("x-request-id"))).toMatchObject({ action: "key.revoke", target_id: created.id });
   });
 
+  it("records what each admin change changed, before and after, and never a secret", async () => {
+    const res = await admin("POST", "/keys", { org_id: org, name: "changed", scopes: ["content:read", "stories:read"] });
+    const created = ((await res.json()) as { data: { id: string; key: string } }).data;
+    const changesOf = async (response: Response) => {
+      const row = await eventRow(response.headers.get("x-request-id"));
+      expect(JSON.stringify(row)).not.toContain(created.key);
+      return JSON.parse(String(row.changes));
+    };
+    expect(await changesOf(res)).toMatchObject({ name: [null, "changed"], scopes: [null, ["content:read", "stories:read"]] });
+    const patched = await admin("PATCH", `/keys/${created.id}`, { name: "renamed", scopes: ["content:read"] });
+    expect(await changesOf(patched)).toEqual({ name: ["changed", "renamed"], scopes: [["content:read", "stories:read"], ["content:read"]] });
+    const rotated = await admin("POST", `/keys/${created.id}/rotate`, { grace_seconds: 60 });
+    const successor = ((await rotated.clone().json()) as { data: { id: string; key: string } }).data;
+    const rotation = await changesOf(rotated);
+    expect(rotation).toMatchObject({ rotated_to: [null, successor.id], expires_at: [null, expect.any(String)] });
+    expect(JSON.stringify(rotation)).not.toContain(successor.key);
+    const revoked = await admin("DELETE", `/keys/${successor.id}`);
+    expect(await changesOf(revoked)).toEqual({ revoked_at: [null, expect.any(String)] });
+  });
+
   it("records report-mode violations of admin reads, and refused reads", async () => {
     const reader = await createKey({ org_id: org, scopes: ["keygate:keys:read"], allowed_ips: ["10.0.0.0/8"], restrictions_mode: "report" });
     const res = await admin("GET", "/keys", undefined, { authorization: `Bearer ${reader.key}`, "cf-connecting-ip": "192.0.2.1" });

@@ -31,6 +31,7 @@ export function auditEvent(fields: Partial<AuditEvent> = {}): AuditEvent {
     missing_scopes: [],
     action: null,
     target_id: null,
+    changes: null,
     ...fields,
   };
 }
