@@ -7,6 +7,8 @@ import { consumeAuditBatch } from "./consumer/audit-consumer";
 import { pruneAuditLog, pruneExpiredOAuth } from "./consumer/retention";
 import type { Bindings } from "./env";
 
+export { RateLimiter } from "./ratelimit/exact-limiter";
+
 export default {
   fetch: app.fetch,
   queue: consumeAuditBatch,

@@ -24,7 +24,10 @@ import {
   RotateKeyInputSchema,
   UpdateKeyInputSchema,
   type KeyRecord,
+  type Quota,
+  type RateLimitRule,
 } from "../schemas/key";
+import { looserLimits, type Limits } from "../ratelimit/narrowing";
 import type { AdminAction } from "../schemas/audit-event";
 import { actingOrg, actingProject, assertCovers, callerPrincipal, fieldChanges, canSeeProject, notFound, recordChange } from "./actor";
 import { readJson, readQuery } from "./input";
@@ -61,6 +64,13 @@ keys.post("/", requireScopes(["keygate:keys:write"]), async (c) => {
   const allowedOrigins = input.allowed_origins ?? creator?.originRules ?? [];
   assertRestrictionsWithinCaller(c, allowedIps, allowedOrigins);
 
+  const presetLimits = input.preset === undefined ? undefined : loadPolicy(c.env).presetLimits[input.preset];
+  const limits: Limits = {
+    rateLimits: input.rate_limits ?? (presetLimits?.rate_limits.length ? presetLimits.rate_limits : creator?.rateLimits ?? []),
+    quota: input.quota !== undefined ? input.quota : (presetLimits?.quota ?? creator?.quota ?? null),
+  };
+  assertLimitsWithin(limits, creator);
+
   const { stored, raw } = await issueKey(c, {
     org_id: orgId,
     project_id: projectId,
@@ -73,6 +83,8 @@ keys.post("/", requireScopes(["keygate:keys:write"]), async (c) => {
     not_before: input.not_before ?? null,
     expires_at: expiresAt,
     rotated_from: null,
+    rate_limits: [...limits.rateLimits],
+    quota: limits.quota,
   });
   // A new hash cannot be in any cache yet: nothing to invalidate.
   await insertKey(c.env.DB, stored);
@@ -123,6 +135,9 @@ keys.patch("/:id", requireScopes(["keygate:keys:write"]), async (c) => {
   }
   assertReportModeAllowed(c, input.restrictions_mode);
   if (input.expires_at !== undefined) assertWithinCreatorExpiry(c, input.expires_at);
+  if (input.rate_limits !== undefined || input.quota !== undefined) {
+    assertLimitsWithin(limitsOf(target.record, input), callerPrincipal(c));
+  }
 
   const updated = await updateKey(c.env.DB, target.record.id, changes);
   recordChange(c, changeOf("key.update", target.record, updated?.record));
@@ -146,6 +161,9 @@ keys.post("/:id/rotate", requireScopes(["keygate:keys:write"]), async (c) => {
   assertGrantable(c, scopes, "scopes");
   // The caller receives the successor's raw key, so it must not get more than it could create.
   assertRestrictionsWithinCaller(c, old.record.allowed_ips, old.record.allowed_origins);
+  const limits = limitsOf(old.record, input);
+  assertLimitsWithin(limits, limitsOf(old.record, {}));
+  assertLimitsWithin(limits, callerPrincipal(c));
 
   const { stored, raw } = await issueKey(c, {
     ...old.record,
@@ -153,6 +171,8 @@ keys.post("/:id/rotate", requireScopes(["keygate:keys:write"]), async (c) => {
     preset: input.scopes === undefined ? old.record.preset : null,
     expires_at: earliest(old.record.expires_at, callerPrincipal(c)?.expiresAt ?? null),
     rotated_from: old.record.id,
+    rate_limits: [...limits.rateLimits],
+    quota: limits.quota,
   });
   const graceEnd = Date.now() + (input.grace_seconds ?? 0) * 1000;
   const oldExpiry = old.record.expires_at === null ? graceEnd : Math.min(graceEnd, Date.parse(old.record.expires_at));
@@ -187,14 +207,21 @@ type KeySettings = Pick<
   | "not_before"
   | "expires_at"
   | "rotated_from"
->;
+  | "rate_limits"
+  | "quota"
+> & {
+  /** A successor's counters stay its predecessor's; a new key starts its own chain. */
+  rotation_root_id?: string;
+};
 
 /** A new key for `settings`: the stored record (hash only) and the raw key, to be shown once. */
 async function issueKey(c: Context<KeygateEnv>, settings: KeySettings): Promise<{ stored: StoredKey; raw: string }> {
   const raw = generateApiKey(getConfig(c.env).keyEnv);
+  const id = newId("key");
   const record: KeyRecord = {
     ...settings,
-    id: newId("key"),
+    id,
+    rotation_root_id: settings.rotation_root_id ?? id,
     key_prefix: keyPrefix(raw),
     last_used_at: null,
     created_at: new Date().toISOString(),
@@ -233,6 +260,18 @@ function assertRestrictionsWithinCaller(c: Context<KeygateEnv>, ips: readonly st
   for (const rule of ips) if (!isIpRuleWithin(principal.ips, rule)) wider("allowed_ips", `"${rule}"`);
   if (origins.length === 0 && principal.originRules.length > 0) wider("allowed_origins", "an empty list");
   for (const rule of origins) if (!isOriginRuleWithin(principal.origins, rule)) wider("allowed_origins", `"${rule}"`);
+  if (issues.length > 0) throw KeygateError.badRequest(issues);
+}
+
+/** A key's limits after `changes` (a field left out keeps the key's own). */
+function limitsOf(record: KeyRecord, changes: { rate_limits?: RateLimitRule[] | undefined; quota?: Quota | null | undefined }): Limits {
+  return { rateLimits: changes.rate_limits ?? record.rate_limits, quota: changes.quota !== undefined ? changes.quota : record.quota };
+}
+
+/** A child key's rate limits and quota may only narrow `parent`'s (its creator's, or its predecessor's). */
+function assertLimitsWithin(limits: Limits, parent: Limits | undefined): void {
+  if (!parent) return;
+  const issues = looserLimits(limits, parent);
   if (issues.length > 0) throw KeygateError.badRequest(issues);
 }
 

@@ -68,6 +68,7 @@ export function auditEventOf(c: Context<KeygateEnv>, startedAt: number): AuditEv
     action: change?.action ?? null,
     target_id: change?.targetId ?? null,
     changes: change?.changes ?? null,
+    rate_limit_policy: clip(stringList(details?.violated_policies)?.join(",") ?? null, 200),
   };
 }
 

@@ -31,7 +31,7 @@ const KV_MIN_EXPIRATION_S = 60;
 const KV_MIN_CACHE_TTL_S = 30;
 const RETRY_AFTER_S = "5";
 /** Bumped whenever the stored shape changes, so a deploy never reads another version's entries. */
-const KV_SCHEMA = "v1";
+const KV_SCHEMA = "v2";
 /** Invalidation stamps outlive any read that could have started before them. */
 const INVALIDATION_MEMORY_MS = 5 * 60_000;
 

@@ -3,7 +3,7 @@
  * SQL for API keys. Rows map to {@link KeyRecord}; the hash never leaves this module except to the
  * cache, which is keyed by it.
  */
-import type { KeyRecord } from "../schemas/key";
+import type { KeyRecord, Quota, RateLimitRule } from "../schemas/key";
 import { when, whereOf } from "./where";
 
 interface KeyRow {
@@ -25,6 +25,9 @@ interface KeyRow {
   revoked_at: string | null;
   rotated_from: string | null;
   rotated_to: string | null;
+  rate_limits: string;
+  quota: string | null;
+  rotation_root_id: string;
 }
 
 /** A key record together with the hash it is looked up by. */
@@ -34,10 +37,11 @@ export interface StoredKey {
 }
 
 const COLUMNS = `id, org_id, project_id, name, key_prefix, key_hash, scopes, preset, allowed_ips, allowed_origins,
-  restrictions_mode, not_before, expires_at, last_used_at, created_at, revoked_at, rotated_from, rotated_to`;
+  restrictions_mode, not_before, expires_at, last_used_at, created_at, revoked_at, rotated_from, rotated_to,
+  rate_limits, quota, rotation_root_id`;
 
 function toStoredKey(row: KeyRow): StoredKey {
-  const { key_hash, scopes, allowed_ips, allowed_origins, ...rest } = row;
+  const { key_hash, scopes, allowed_ips, allowed_origins, rate_limits, quota, ...rest } = row;
   return {
     hash: key_hash,
     record: {
@@ -45,6 +49,8 @@ function toStoredKey(row: KeyRow): StoredKey {
       scopes: JSON.parse(scopes) as string[],
       allowed_ips: JSON.parse(allowed_ips) as string[],
       allowed_origins: JSON.parse(allowed_origins) as string[],
+      rate_limits: JSON.parse(rate_limits) as RateLimitRule[],
+      quota: quota === null ? null : (JSON.parse(quota) as Quota),
     },
   };
 }
@@ -88,13 +94,14 @@ function insertStatement(db: D1Database, key: StoredKey, rotatedFromId: string |
   return db
     .prepare(
       `INSERT INTO api_keys (${COLUMNS})
-       SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18
+       SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?20, ?21, ?22
        WHERE ?19 IS NULL OR EXISTS (SELECT 1 FROM api_keys WHERE id = ?19 AND rotated_to = ?1)`,
     )
     .bind(
       r.id, r.org_id, r.project_id, r.name, r.key_prefix, key.hash, JSON.stringify(r.scopes), r.preset,
       JSON.stringify(r.allowed_ips), JSON.stringify(r.allowed_origins), r.restrictions_mode, r.not_before,
       r.expires_at, r.last_used_at, r.created_at, r.revoked_at, r.rotated_from, r.rotated_to, rotatedFromId,
+      JSON.stringify(r.rate_limits), r.quota === null ? null : JSON.stringify(r.quota), r.rotation_root_id,
     );
 }
 
@@ -103,7 +110,7 @@ export async function insertKey(db: D1Database, key: StoredKey): Promise<void> {
 }
 
 export type KeyChanges = Partial<
-  Pick<KeyRecord, "name" | "scopes" | "preset" | "allowed_ips" | "allowed_origins" | "restrictions_mode" | "expires_at">
+  Pick<KeyRecord, "name" | "scopes" | "preset" | "allowed_ips" | "allowed_origins" | "restrictions_mode" | "expires_at" | "rate_limits" | "quota">
 >;
 
 /** The columns a change may set, each with how its value is stored. */
@@ -115,6 +122,8 @@ const CHANGEABLE_COLUMNS: Record<keyof KeyChanges, "text" | "json"> = {
   allowed_origins: "json",
   restrictions_mode: "text",
   expires_at: "text",
+  rate_limits: "json",
+  quota: "json",
 };
 
 function updateStatement(db: D1Database, id: string, changes: KeyChanges): D1PreparedStatement {

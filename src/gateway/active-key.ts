@@ -4,7 +4,7 @@
  * compiled once, as the key enters the isolate's cache.
  */
 import { TieredCache } from "../cache/tiered";
-import type { KeyRecord } from "../schemas/key";
+import type { KeyRecord, Quota, RateLimitRule } from "../schemas/key";
 import { compileIpAllowlist, compileOriginAllowlist, type IpAllowlist, type OriginAllowlist } from "./network";
 import { compileGrants, type GrantSet } from "./scopes";
 
@@ -22,6 +22,9 @@ export type KeyState = Pick<
   | "not_before"
   | "expires_at"
   | "revoked_at"
+  | "rate_limits"
+  | "quota"
+  | "rotation_root_id"
 >;
 
 export interface ActiveKey {
@@ -40,12 +43,19 @@ export interface ActiveKey {
   notBefore: number | null;
   expiresAt: number | null;
   revoked: boolean;
+  rateLimits: readonly RateLimitRule[];
+  quota: Quota | null;
+  /** Whose counters the key's requests count against: its rotation chain's root (never key material). */
+  counterId: string;
 }
 
 export function toKeyState(record: KeyRecord): KeyState {
-  const { id, org_id, project_id, key_prefix, scopes, allowed_ips, allowed_origins, restrictions_mode, not_before, expires_at, revoked_at } =
-    record;
-  return { id, org_id, project_id, key_prefix, scopes, allowed_ips, allowed_origins, restrictions_mode, not_before, expires_at, revoked_at };
+  const { id, org_id, project_id, key_prefix, scopes, allowed_ips, allowed_origins, restrictions_mode } = record;
+  const { not_before, expires_at, revoked_at, rate_limits, quota, rotation_root_id } = record;
+  return {
+    id, org_id, project_id, key_prefix, scopes, allowed_ips, allowed_origins, restrictions_mode,
+    not_before, expires_at, revoked_at, rate_limits, quota, rotation_root_id,
+  };
 }
 
 export function compileKey(state: KeyState): ActiveKey {
@@ -64,6 +74,9 @@ export function compileKey(state: KeyState): ActiveKey {
     notBefore: state.not_before === null ? null : Date.parse(state.not_before),
     expiresAt: state.expires_at === null ? null : Date.parse(state.expires_at),
     revoked: state.revoked_at !== null,
+    rateLimits: state.rate_limits,
+    quota: state.quota,
+    counterId: state.rotation_root_id,
   };
 }
 

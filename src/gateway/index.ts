@@ -2,7 +2,7 @@
  * @module
  * The gateway: every request outside `/_keygate` goes through these checks, top to bottom, and the
  * first failure answers (SPEC §4): route, credential, revocation, validity window, IP, Origin,
- * project, scopes; then the origin. Every request, allowed or not, leaves one audit event.
+ * project, scopes, rate limits; then the origin. Every request, allowed or not, leaves one audit event.
  */
 import { Hono } from "hono";
 import { auditRequests } from "../audit/record";
@@ -12,6 +12,7 @@ import type { KeygateEnv } from "./context";
 import { forward } from "./forward";
 import { matchRoute } from "./match-route";
 import { policyCors } from "./policy-cors";
+import { enforceRateLimits } from "./rate-limit";
 import { requireScopes } from "./require-scopes";
 import { checkKeyRestrictions } from "./restrictions";
 import { resolveCaller } from "./resolve-caller";
@@ -27,5 +28,6 @@ gateway.all(
   checkSessionOrigin(),
   checkProject(),
   requireScopes((c) => c.var.route.route.scopes),
+  enforceRateLimits(),
   forward(),
 );

@@ -10,7 +10,7 @@ import { oncePer } from "../memo";
 import type { KeygateEnv } from "./context";
 import { loadPolicy, type CompiledPolicy } from "./policy";
 
-const EXPOSED_HEADERS = ["x-request-id", "www-authenticate", "retry-after"];
+const EXPOSED_HEADERS = ["x-request-id", "www-authenticate", "retry-after", "ratelimit", "ratelimit-policy"];
 
 export function policyCors(): MiddlewareHandler<KeygateEnv> {
   return async function policyCorsMiddleware(c, next) {

@@ -10,8 +10,8 @@ import { checkOptionalParameter, getPattern, splitRoutingPath, tryDecodeURICompo
 import type { core } from "zod";
 import bundledPolicy from "../../policy.json";
 import { type Issue, KeygateError } from "../errors";
-import { ProjectIdSchema } from "../schemas/key";
-import { type Policy, PolicySchema, type ProjectLocator, ROUTE_METHODS, type Route } from "../schemas/policy";
+import { ProjectIdSchema, type RateLimitRule } from "../schemas/key";
+import { type Policy, PolicySchema, type Preset, type ProjectLocator, ROUTE_METHODS, type Route } from "../schemas/policy";
 import { WILDCARD_PATTERN } from "../schemas/scope";
 import { type Catalog, satisfies } from "./scopes";
 
@@ -27,6 +27,8 @@ export interface CompiledRoute {
   scopes: readonly string[];
   public: boolean;
   project: ProjectLocator | "origin" | undefined;
+  /** Units one request counts against the caller's rate limits and quota. */
+  cost: number;
 }
 
 /** The route a request takes, with its percent-decoded path parameters. */
@@ -41,6 +43,10 @@ export interface CompiledPolicy {
   /** Canonical JSON text of `policy` (sorted keys, defaults filled in), for hashing. */
   json: string;
   catalog: Catalog;
+  /** Each preset's rate limits and quota, copied to keys made from it. */
+  presetLimits: Readonly<Record<string, Pick<Preset, "rate_limits" | "quota">>>;
+  /** Limits on every OAuth access token, counted per (user, client). */
+  oauthRateLimits: readonly RateLimitRule[];
   cors: { origins: ReadonlySet<string>; maxAge: number };
   routes: readonly CompiledRoute[];
   /**
@@ -94,7 +100,9 @@ export function compilePolicy(raw: unknown): CompiledPolicy {
   return {
     policy,
     json: canonicalJson(policy),
-    catalog: { scopes: policy.scopes, wildcards: policy.wildcards, presets: policy.presets },
+    catalog: { scopes: policy.scopes, wildcards: policy.wildcards, presets: mapValues(policy.presets, (preset) => preset.scopes) },
+    presetLimits: mapValues(policy.presets, ({ rate_limits, quota }) => ({ rate_limits, quota })),
+    oauthRateLimits: policy.rate_limits.oauth,
     cors: { origins: new Set(policy.cors.origins), maxAge: policy.cors.max_age },
     routes,
     matchRoute(method, path) {
@@ -222,7 +230,7 @@ function crossCheck(policy: Policy): Issue[] {
   for (const wildcard of Object.keys(policy.wildcards)) {
     if (!coversCatalog(wildcard)) report(["wildcards", wildcard], "covers no catalog scope");
   }
-  for (const [name, entries] of Object.entries(policy.presets)) {
+  for (const [name, { scopes: entries }] of Object.entries(policy.presets)) {
     entries.forEach((entry, i) => {
       if (WILDCARD_PATTERN.test(entry)) {
         if (!coversCatalog(entry)) report(["presets", name, i], `"${entry}" covers no catalog scope`);
@@ -273,7 +281,7 @@ function pathParams(path: string): Set<string> {
 }
 
 function compileRoute(route: Route, index: number): CompiledRoute {
-  return { index, method: route.method, path: route.path, scopes: route.scopes, public: route.public, project: route.project };
+  return { index, method: route.method, path: route.path, scopes: route.scopes, public: route.public, project: route.project, cost: route.cost };
 }
 
 function methodMatches(routeMethod: string, method: string): boolean {
@@ -314,6 +322,10 @@ function entryPath(path: readonly PropertyKey[]): string {
     else text += `[${JSON.stringify(String(key))}]`;
   }
   return text || "(root)";
+}
+
+function mapValues<T, U>(record: Record<string, T>, map: (value: T) => U): Record<string, U> {
+  return Object.fromEntries(Object.entries(record).map(([name, value]) => [name, map(value)]));
 }
 
 /** JSON with object keys sorted, so equal policies hash equally. */

@@ -12,11 +12,15 @@ import { compileIpAllowlist, compileOriginAllowlist } from "./network";
  * What the checks need of an org-bound caller. An {@link ActiveKey} is one; an OAuth token gets one
  * with no IP or Origin rules and no expiry limit (see {@link OAUTH_PRINCIPAL_DEFAULTS}).
  */
-export type Principal = Pick<ActiveKey, "orgId" | "projectId" | "grants" | "expiresAt" | "ipRules" | "originRules" | "ips" | "origins">;
+export type Principal = Pick<
+  ActiveKey,
+  "orgId" | "projectId" | "grants" | "expiresAt" | "ipRules" | "originRules" | "ips" | "origins" | "rateLimits" | "quota"
+>;
 
 /**
  * An OAuth token carries no IP or Origin allowlist; keys it creates get none unless asked for.
- * Its principal has no expiry limit either: the user, not the one-hour token, creates those keys.
+ * Its principal has no expiry limit either: the user, not the one-hour token, creates those keys,
+ * and no key rate limits (the policy's OAuth limits count the token's own requests).
  */
 export const OAUTH_PRINCIPAL_DEFAULTS = {
   expiresAt: null,
@@ -24,6 +28,8 @@ export const OAUTH_PRINCIPAL_DEFAULTS = {
   originRules: [],
   ips: compileIpAllowlist([]),
   origins: compileOriginAllowlist([]),
+  rateLimits: [],
+  quota: null,
 } as const satisfies Omit<Principal, "orgId" | "projectId" | "grants">;
 
 /** The caller's principal; `undefined` for ADMIN_TOKEN, sessions and anonymous callers. */

@@ -38,6 +38,8 @@ export const AuditEventSchema = z.object({
   target_id: Text(64),
   /** What an admin change changed, `{field: [before, after]}`; never a secret (no hash, no raw key). */
   changes: z.record(z.string().max(64), z.tuple([z.unknown(), z.unknown()])).nullable().default(null),
+  /** The rate limit(s) that refused the request (reason `rate_limited`), comma-separated. */
+  rate_limit_policy: Text(200).default(null),
 });
 export type AuditEvent = z.infer<typeof AuditEventSchema>;
 

@@ -33,6 +33,58 @@ const OriginRulesSchema = z
 
 const ScopesSchema = z.array(ScopeOrWildcardSchema).max(MAX_LIST_ITEMS);
 
+export const RATE_LIMIT_TIERS = ["approximate", "exact"] as const;
+/** The only periods the Workers Rate Limiting binding counts in (see README "Rate limits"). */
+export const APPROXIMATE_WINDOWS_S: readonly number[] = [10, 60];
+export const MAX_APPROXIMATE_LIMIT = 100_000;
+const MAX_RATE_LIMITS = 5;
+/** The `RateLimit-Policy` name of the monthly quota, so no rate limit may take it. */
+export const QUOTA_POLICY_NAME = "quota";
+
+/**
+ * One named limit: at most `limit` units per `window_s` seconds, each request counting the route's
+ * cost times `cost`. `name` is an RFC 8941 token-safe string, as it appears in the headers.
+ */
+export const RateLimitSchema = z
+  .strictObject({
+    name: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, "must match [a-z0-9][a-z0-9_-]{0,31}")
+      .refine((name) => name !== QUOTA_POLICY_NAME, `"${QUOTA_POLICY_NAME}" names the monthly quota`),
+    limit: z.number().int().min(1).max(1_000_000),
+    window_s: z.number().int().min(1).max(86_400),
+    cost: z.number().int().min(1).max(1000).default(1),
+    tier: z.enum(RATE_LIMIT_TIERS),
+  })
+  .superRefine((limit, ctx) => {
+    if (limit.tier !== "approximate") return;
+    if (!APPROXIMATE_WINDOWS_S.includes(limit.window_s)) {
+      ctx.addIssue({ code: "custom", path: ["window_s"], message: "an approximate limit counts per 10 or 60 seconds; use tier exact for other windows" });
+    }
+    if (limit.limit > MAX_APPROXIMATE_LIMIT) {
+      ctx.addIssue({ code: "custom", path: ["limit"], message: `an approximate limit is at most ${MAX_APPROXIMATE_LIMIT}` });
+    }
+  });
+export type RateLimitRule = z.infer<typeof RateLimitSchema>;
+
+export const RateLimitsSchema = z
+  .array(RateLimitSchema)
+  .max(MAX_RATE_LIMITS)
+  .superRefine((limits, ctx) => {
+    const seen = new Set<string>();
+    limits.forEach((limit, i) => {
+      if (seen.has(limit.name)) ctx.addIssue({ code: "custom", path: [i, "name"], message: `"${limit.name}" is named twice` });
+      seen.add(limit.name);
+    });
+  });
+
+/** Units per calendar month (UTC), counted exactly. */
+export const QuotaSchema = z.strictObject({
+  limit: z.number().int().min(1).max(1_000_000_000),
+  period: z.literal("month"),
+});
+export type Quota = z.infer<typeof QuotaSchema>;
+
 /** The key record of SPEC §8, as stored and returned. */
 export const KeyRecordSchema = z.object({
   id: z.string(),
@@ -52,6 +104,10 @@ export const KeyRecordSchema = z.object({
   revoked_at: z.string().nullable(),
   rotated_from: z.string().nullable(),
   rotated_to: z.string().nullable(),
+  rate_limits: z.array(RateLimitSchema),
+  quota: QuotaSchema.nullable(),
+  /** The first key of its rotation chain: rate-limit counters are kept under this id. */
+  rotation_root_id: z.string(),
 });
 export type KeyRecord = z.infer<typeof KeyRecordSchema>;
 
@@ -67,6 +123,8 @@ export const CreateKeyInputSchema = z
     restrictions_mode: RestrictionsModeSchema.optional(),
     not_before: TimestampSchema.optional(),
     expires_at: TimestampSchema.optional(),
+    rate_limits: RateLimitsSchema.optional(),
+    quota: QuotaSchema.nullable().optional(),
   })
   .superRefine((input, ctx) => {
     if ((input.scopes === undefined) === (input.preset === undefined)) {
@@ -83,6 +141,8 @@ export const UpdateKeyInputSchema = z
     allowed_origins: OriginRulesSchema,
     restrictions_mode: RestrictionsModeSchema,
     expires_at: TimestampSchema.nullable(),
+    rate_limits: RateLimitsSchema,
+    quota: QuotaSchema.nullable(),
   })
   .partial()
   .superRefine((input, ctx) => {
@@ -93,6 +153,8 @@ export const UpdateKeyInputSchema = z
 export const RotateKeyInputSchema = z.strictObject({
   grace_seconds: z.number().int().min(0).max(MAX_GRACE_SECONDS).optional(),
   scopes: ScopesSchema.optional(),
+  rate_limits: RateLimitsSchema.optional(),
+  quota: QuotaSchema.nullable().optional(),
 });
 
 function refineWindow(notBefore: string | undefined, expiresAt: string | undefined, ctx: z.RefinementCtx): void {

@@ -5,6 +5,7 @@
  * entries (route scopes in the catalog, reserved paths, …) run in `compilePolicy`.
  */
 import { z } from "zod";
+import { QuotaSchema, RateLimitsSchema } from "./key";
 import { ScopeOrWildcardSchema, ScopeSchema, WILDCARD_PATTERN } from "./scope";
 
 /** Methods a route may name; `*` is any of them. */
@@ -48,16 +49,33 @@ const RouteSchema = z.strictObject({
       error: 'must be {"param": name}, {"query": name}, {"header": name} or "origin"',
     })
     .optional(),
+  /** How many units one request (one MCP message) counts against rate limits and quotas. */
+  cost: z.number().int().min(1).max(1000).default(1),
 });
 export type Route = z.infer<typeof RouteSchema>;
+
+const PresetScopesSchema = z.array(ScopeOrWildcardSchema).min(1);
+
+/** A preset: its scopes, or its scopes with the rate limits and quota a key made from it gets. */
+const PresetSchema = z
+  .union([
+    PresetScopesSchema,
+    z.strictObject({ scopes: PresetScopesSchema, rate_limits: RateLimitsSchema.default([]), quota: QuotaSchema.nullable().default(null) }),
+  ])
+  .transform((preset) => (Array.isArray(preset) ? { scopes: preset, rate_limits: [], quota: null } : preset));
+export type Preset = z.infer<typeof PresetSchema>;
+
+/** Limits applied to OAuth access tokens, counted per (user, client). */
+const PolicyRateLimitsSchema = z.strictObject({ oauth: RateLimitsSchema.default([]) });
 
 /** The whole policy document. */
 export const PolicySchema = z.strictObject({
   scopes: z.record(ScopeSchema, DescriptionSchema),
   wildcards: z.record(WildcardKeySchema, DescriptionSchema).default({}),
-  presets: z.record(PresetNameSchema, z.array(ScopeOrWildcardSchema).min(1)).default({}),
+  presets: z.record(PresetNameSchema, PresetSchema).default({}),
   cors: CorsSchema.default({ origins: [], max_age: DEFAULT_CORS_MAX_AGE }),
   routes: z.array(RouteSchema).min(1),
+  rate_limits: PolicyRateLimitsSchema.default({ oauth: [] }),
 });
 export type Policy = z.infer<typeof PolicySchema>;
 

@@ -15,6 +15,7 @@ function storedKey(orgId: string, rotatedFrom: string | null = null): StoredKey 
       id, org_id: orgId, project_id: null, name: "k", key_prefix: "kg_live_abcd", scopes: ["content:read"], preset: null,
       allowed_ips: [], allowed_origins: [], restrictions_mode: "enforce", not_before: null, expires_at: null,
       last_used_at: null, created_at: new Date().toISOString(), revoked_at: null, rotated_from: rotatedFrom, rotated_to: null,
+      rate_limits: [], quota: null, rotation_root_id: id,
     },
   };
 }

@@ -39,9 +39,10 @@ function compileError(raw: unknown): KeygateError {
 describe("compilePolicy", () => {
   it("fills in the defaults of optional fields", () => {
     const policy = compilePolicy(policyWith({ routes: [{ method: "GET", path: "/a" }] }));
-    expect(policy.routes[0]).toEqual({ index: 0, method: "GET", path: "/a", scopes: [], public: false, project: undefined });
+    expect(policy.routes[0]).toEqual({ index: 0, method: "GET", path: "/a", scopes: [], public: false, project: undefined, cost: 1 });
     expect(policy.cors).toEqual({ origins: new Set(), maxAge: 600 });
     expect(policy.catalog).toEqual({ scopes: CATALOG, wildcards: {}, presets: {} });
+    expect(policy.oauthRateLimits).toEqual([]);
   });
 
   it("answers 500 POLICY_INVALID", () => {

@@ -32,6 +32,7 @@ export function auditEvent(fields: Partial<AuditEvent> = {}): AuditEvent {
     action: null,
     target_id: null,
     changes: null,
+    rate_limit_policy: null,
     ...fields,
   };
 }

@@ -1,0 +1,53 @@
+/**
+ * @module
+ * The `approximate` tier: the Workers Rate Limiting binding, which counts per Cloudflare location,
+ * in fixed periods of 10 or 60 s, against one limit configured per binding. Every key gets its own
+ * limit out of one binding by scaling: the binding's limit is {@link APPROXIMATE_SCALE}, and a
+ * request counts `cost * ceil(SCALE / limit)` (the binding admits while its counter is below the
+ * limit), which admits at most `limit` units per period and location, and never more.
+ *
+ * The binding tells only "allowed or not", so the remaining count in the headers is this isolate's
+ * own tally: an upper bound of what is left. It fails open: an error lets the request through.
+ */
+import type { Bindings } from "../env";
+import { MemoryCache } from "../cache/memory";
+import type { RateLimitRule } from "../schemas/key";
+import type { CounterState } from "./exact-limiter";
+
+/** `simple.limit` of both `[[ratelimits]]` bindings in wrangler.toml. */
+export const APPROXIMATE_SCALE = 1_000_000;
+
+/** Units this isolate counted per (counter, limit, period start). */
+const tallies = new MemoryCache<number>(10_000);
+
+/**
+ * Counts one request of `units` against `limit` for `counterId`.
+ * @returns The limit's state; allowed when the binding fails (logged, no key material).
+ */
+export async function checkApproximate(env: Bindings, counterId: string, limit: RateLimitRule, units: number, now: number): Promise<CounterState> {
+  const periodMs = limit.window_s * 1000;
+  const periodStart = Math.floor(now / periodMs) * periodMs;
+  const resetMs = periodStart + periodMs - now;
+  const key = `${counterId}:${limit.name}`;
+  const tallyKey = `${key}:${limit.window_s}:${periodStart}`;
+  const tally = tallies.get(tallyKey, now)?.value ?? 0;
+  let allowed: boolean;
+  try {
+    const outcome = await bindingFor(env, limit.window_s).limit({ key, delta: units * Math.ceil(APPROXIMATE_SCALE / limit.limit) });
+    allowed = outcome.success;
+  } catch (error) {
+    console.warn(JSON.stringify({ level: "warn", msg: "approximate rate limit unavailable: allowed", counter: counterId, error: String(error) }));
+    allowed = true;
+  }
+  if (!allowed) {
+    // The binding's period may start elsewhere than ours: a full period is never too early.
+    return { name: limit.name, allowed, used: limit.limit, remaining: 0, resetMs: periodMs };
+  }
+  const used = Math.min(limit.limit, tally + units);
+  tallies.set(tallyKey, used, periodStart + periodMs, now);
+  return { name: limit.name, allowed, used, remaining: limit.limit - used, resetMs };
+}
+
+function bindingFor(env: Bindings, windowS: number): RateLimit {
+  return windowS === 10 ? env.RATE_LIMIT_10S : env.RATE_LIMIT_60S;
+}
