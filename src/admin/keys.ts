@@ -28,6 +28,7 @@ import {
   type RateLimitRule,
 } from "../schemas/key";
 import { looserLimits, type Limits } from "../ratelimit/narrowing";
+import { keyUsage } from "../ratelimit/usage";
 import type { AdminAction } from "../schemas/audit-event";
 import { actingOrg, actingProject, assertCovers, callerPrincipal, fieldChanges, canSeeProject, notFound, recordChange } from "./actor";
 import { readJson, readQuery } from "./input";
@@ -109,6 +110,11 @@ keys.get("/", requireScopes(["keygate:keys:read"]), async (c) => {
 keys.get("/:id", requireScopes(["keygate:keys:read"]), async (c) => {
   const target = await visibleKey(c);
   return c.json({ ok: true, data: target.record });
+});
+
+keys.get("/:id/usage", requireScopes(["keygate:keys:read"]), async (c) => {
+  const target = await visibleKey(c);
+  return c.json({ ok: true, data: await keyUsage(c.env, target.record) });
 });
 
 keys.patch("/:id", requireScopes(["keygate:keys:write"]), async (c) => {
