@@ -71,6 +71,7 @@ const routes: RouteCase[] = [
   },
   { name: "GET /keys", request: (c) => ["GET", `/keys?org_id=${c.org}`], expect: { adminToken: 200, keysRead: 200, keysWrite: 200, oauthKeysWrite: 200, otherOrgAdmin: 404 } },
   { name: "GET /keys/:id", request: (c) => ["GET", `/keys/${c.targetKeyId}`], expect: { adminToken: 200, keysRead: 200, keysWrite: 200, oauthKeysWrite: 200, otherOrgAdmin: 404 } },
+  { name: "GET /keys/:id/usage", request: (c) => ["GET", `/keys/${c.targetKeyId}/usage`], expect: { adminToken: 200, keysRead: 200, keysWrite: 200, oauthKeysWrite: 200, otherOrgAdmin: 404 } },
   { name: "PATCH /keys/:id", request: (c) => ["PATCH", `/keys/${c.targetKeyId}`, { name: "renamed" }], expect: { adminToken: 200, keysWrite: 200, oauthKeysWrite: 200, otherOrgAdmin: 404 } },
   {
     name: "POST /keys/:id/rotate",
