@@ -257,7 +257,11 @@ async function main() {
   const ROUTE = "/api/v1/stories"; // policy.json: GET, scopes ["stories:read"], project "origin"
   const PUBLIC = "/public/bench"; // policy.json: GET /public/*, public
   const { org, key: k0 } = await createOrgAndKey(keygate.url, adminToken, ROUTE);
-  let keygateRequests = 3;
+  // A limit no run reaches, so every request takes the exact tier's Durable Object round trip.
+  const { key: limitedKey } = await createOrgAndKey(keygate.url, adminToken, ROUTE, {
+    rate_limits: [{ name: "bench", limit: 1_000_000, window_s: 60, tier: "exact" }],
+  });
+  let keygateRequests = 6;
 
   const seeder = await keygate.mf.getWorker("bench-seed");
   const seed = async (path, body) => {
@@ -387,6 +391,7 @@ async function main() {
   const scenarios = [
     { id: "passthrough", label: "Passthrough: public route, no auth (ceiling)", group: "keygate", target: keygate, pid: keygatePid, path: PUBLIC, expect: 200, headers: () => ({}) },
     { id: "memory-hit", label: "API key, memory-cache hit", group: "keygate", target: keygate, pid: keygatePid, path: ROUTE, expect: 200, headers: () => ({ "x-api-key": k0.key }) },
+    { id: "limited-exact", label: "API key, memory-cache hit, exact rate limit (Durable Object)", group: "keygate", target: keygate, pid: keygatePid, path: ROUTE, expect: 200, headers: () => ({ "x-api-key": limitedKey.key }) },
     {
       id: "kv-hit",
       label: "API key, KV hit, memory cold (new key each request)",
@@ -682,15 +687,15 @@ function fmt(ms) {
   return ms === null ? "  -  " : ms.toFixed(2).padStart(6);
 }
 
-/** An org and a `stories:read` key through the admin API, and the key's first request (D1 → memory, KV). */
-async function createOrgAndKey(base, adminToken, route) {
+/** An org and a `stories:read` key (with `settings`) through the admin API, and the key's first request (D1 → memory, KV). */
+async function createOrgAndKey(base, adminToken, route, settings = {}) {
   const admin = { authorization: `Bearer ${adminToken}`, "content-type": "application/json" };
   const org = (await expectJson("POST /orgs", new URL("/_keygate/v1/orgs", base), { method: "POST", headers: admin, body: JSON.stringify({ name: "bench" }) }, 201)).data;
   const key = (
     await expectJson(
       "POST /keys",
       new URL("/_keygate/v1/keys", base),
-      { method: "POST", headers: admin, body: JSON.stringify({ org_id: org.id, name: "bench memory-hit key", scopes: ["stories:read"] }) },
+      { method: "POST", headers: admin, body: JSON.stringify({ org_id: org.id, name: "bench memory-hit key", scopes: ["stories:read"], ...settings }) },
       201,
     )
   ).data;

@@ -10,7 +10,7 @@ const WRANGLER_BIN = join(require.resolve("wrangler/package.json"), "..", "bin",
 
 /** Returns the path of the bundled script. */
 export async function buildWorker({ root, entry, outdir, timeoutMs = 120_000 }) {
-  const args = [WRANGLER_BIN, "deploy", entry, "--dry-run", "--outdir", outdir, "--config", join(root, "wrangler.toml")];
+  const args = [WRANGLER_BIN, "deploy", entry, "--dry-run", "--outdir", outdir, "--config", configFor(root, entry, outdir)];
   const child = spawn(process.execPath, args, {
     cwd: root,
     env: { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1", FORCE_COLOR: "0" },
@@ -28,6 +28,22 @@ export async function buildWorker({ root, entry, outdir, timeoutMs = 120_000 }) 
     throw new Error(`bundling ${entry} failed (exit ${code}):\n${output.slice(-4000)}`);
   }
   return script;
+}
+
+/**
+ * wrangler.toml for Keygate's own entry. The bench's other Workers get a config with only its
+ * compatibility settings: wrangler refuses to bundle an entry that does not export the Durable
+ * Object classes wrangler.toml binds.
+ */
+function configFor(root, entry, outdir) {
+  const main = join(root, "wrangler.toml");
+  if (entry === "src/index.ts") return main;
+  const date = /^compatibility_date\s*=\s*"([^"]+)"/m.exec(readFileSync(main, "utf8"))?.[1];
+  const flags = /^compatibility_flags\s*=\s*(\[[^\]]*\])/m.exec(readFileSync(main, "utf8"))?.[1] ?? "[]";
+  const config = join(outdir, "wrangler.toml");
+  mkdirSync(outdir, { recursive: true });
+  writeFileSync(config, `name = "bench-${basename(entry).replace(/\W/g, "-")}"\ncompatibility_date = "${date}"\ncompatibility_flags = ${flags}\n`);
+  return config;
 }
 
 /**

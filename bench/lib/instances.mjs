@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { convertV4MiniflareOptions, Log, LogLevel, Miniflare } from "miniflare";
 import { unstable_readConfig, unstable_splitSqlQuery } from "wrangler";
 
-/** The parts of wrangler.toml the bench reproduces: vars, D1, KV, queues, compatibility. */
+/** The parts of wrangler.toml the bench reproduces: vars, D1, KV, queues, Durable Objects, rate limits, compatibility. */
 export function readWranglerConfig(root) {
   const config = unstable_readConfig({ config: join(root, "wrangler.toml") });
   const queueConsumers = {};
@@ -26,6 +26,10 @@ export function readWranglerConfig(root) {
     kv: Object.fromEntries((config.kv_namespaces ?? []).map((ns) => [ns.binding, ns.id ?? ns.binding])),
     queueProducers: Object.fromEntries((config.queues?.producers ?? []).map((p) => [p.binding, { queueName: p.queue }])),
     queueConsumers,
+    durableObjects: Object.fromEntries(
+      (config.durable_objects?.bindings ?? []).map((d) => [d.name, { className: d.class_name, useSQLite: (config.migrations ?? []).some((m) => m.new_sqlite_classes?.includes(d.class_name)) }]),
+    ),
+    ratelimits: Object.fromEntries((config.ratelimits ?? []).map((r) => [r.name, { namespace_id: r.namespace_id, simple: r.simple }])),
     migrationsDir: join(root, config.d1_databases?.[0]?.migrations_dir ?? "migrations"),
   };
 }
@@ -80,6 +84,8 @@ export async function startKeygate({ config, script, seedScript, kvFloorScript, 
         bindings: { ...config.vars, ...vars },
         d1Databases: config.d1,
         kvNamespaces: config.kv,
+        durableObjects: config.durableObjects,
+        ratelimits: config.ratelimits,
         ...(queueSinkScript
           ? { serviceBindings: sinkBindings }
           : { queueProducers: config.queueProducers, queueConsumers: config.queueConsumers }),

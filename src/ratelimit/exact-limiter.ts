@@ -53,8 +53,12 @@ const SCHEMA = `
   CREATE TABLE IF NOT EXISTS quota (month TEXT PRIMARY KEY, units INTEGER NOT NULL) WITHOUT ROWID;
 `;
 
+/** Expired buckets are never read, so deleting them can wait: one write per request is enough. */
+const PRUNE_INTERVAL_MS = 10_000;
+
 export class RateLimiter extends DurableObject<Bindings> {
   private readonly sql: SqlStorage;
+  private prunedAt = 0;
 
   constructor(ctx: DurableObjectState, env: Bindings) {
     super(ctx, env);
@@ -65,7 +69,10 @@ export class RateLimiter extends DurableObject<Bindings> {
   /** Decides a request against every limit and the quota, and counts it only if all admit it. */
   check(request: CounterRequest): CounterResult {
     const now = Date.now();
-    this.sql.exec("DELETE FROM hits WHERE expires_at <= ?", now);
+    if (now - this.prunedAt >= PRUNE_INTERVAL_MS) {
+      this.sql.exec("DELETE FROM hits WHERE expires_at <= ?", now);
+      this.prunedAt = now;
+    }
     const limits = request.limits.map((limit) => this.decideLimit(limit, now));
     const quota = request.quota && this.decideQuota(request.quota, now);
     const allowed = limits.every((state) => state.allowed) && (quota?.allowed ?? true);
@@ -96,8 +103,8 @@ export class RateLimiter extends DurableObject<Bindings> {
   private decideLimit(limit: ExactLimit, now: number): Decided {
     const buckets = this.sql
       .exec<{ expiresAt: number; units: number }>(
-        "SELECT expires_at AS expiresAt, units FROM hits WHERE name = ? AND window_ms = ?",
-        limit.name, limit.windowMs,
+        "SELECT expires_at AS expiresAt, units FROM hits WHERE name = ? AND window_ms = ? AND expires_at > ?",
+        limit.name, limit.windowMs, now,
       )
       .toArray() as Bucket[];
     return { name: limit.name, cost: limit.cost, ...decide(buckets, limit.limit, limit.windowMs, limit.cost, now) };
