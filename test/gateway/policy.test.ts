@@ -72,6 +72,31 @@ describe("compilePolicy", () => {
     );
   });
 
+  it("compiles route costs, presets with rate limits and the OAuth limits (SPEC §11)", () => {
+    const burst = { name: "burst", limit: 10, window_s: 60, tier: "exact" };
+    const policy = compilePolicy(
+      policyWith({
+        routes: [{ method: "POST", path: "/a", scopes: ["content:write"], cost: 5 }],
+        presets: { plain: ["content:read"], metered: { scopes: ["content:read"], rate_limits: [burst], quota: { limit: 9, period: "month" } } },
+        rate_limits: { oauth: [burst] },
+      }),
+    );
+    expect(policy.routes[0]?.cost).toBe(5);
+    expect(policy.catalog.presets).toEqual({ plain: ["content:read"], metered: ["content:read"] });
+    expect(policy.presetLimits).toEqual({
+      plain: { rate_limits: [], quota: null },
+      metered: { rate_limits: [{ ...burst, cost: 1 }], quota: { limit: 9, period: "month" } },
+    });
+    expect(policy.oauthRateLimits).toEqual([{ ...burst, cost: 1 }]);
+  });
+
+  it("rejects a route cost below 1, a bad OAuth limit and a preset's scope outside the catalog", () => {
+    expect(compileError(policyWith({ routes: [{ method: "GET", path: "/a", cost: 0 }] })).message).toContain("routes[0].cost:");
+    const approximate30 = { name: "b", limit: 10, window_s: 30, tier: "approximate" };
+    expect(compileError(policyWith({ rate_limits: { oauth: [approximate30] } })).message).toContain("rate_limits.oauth[0].window_s:");
+    expect(compileError(policyWith({ presets: { p: { scopes: ["nope:read"] } } })).message).toContain('"nope:read" is not in the catalog');
+  });
+
   it("rejects a route scope that is not in the catalog", () => {
     const error = compileError(policyWith({ routes: [{ method: "GET", path: "/a", scopes: ["content:wrte"] }] }));
     expect(error.message).toBe('routes[0].scopes[0]: "content:wrte" is not in the catalog');
