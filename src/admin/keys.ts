@@ -324,6 +324,8 @@ const AUDITED_KEY_FIELDS = [
   "revoked_at",
   "rotated_from",
   "rotated_to",
+  "rate_limits",
+  "quota",
 ] as const satisfies readonly (keyof KeyRecord)[];
 
 function changeOf(action: AdminAction, before: KeyRecord, after: KeyRecord | undefined): AdminChange {

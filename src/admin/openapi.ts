@@ -9,7 +9,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import type { KeygateEnv } from "../gateway/context";
 import { AuditEventSchema } from "../schemas/audit-event";
-import { CreateKeyInputSchema, KeyRecordSchema, RotateKeyInputSchema, UpdateKeyInputSchema } from "../schemas/key";
+import { CreateKeyInputSchema, KeyRecordSchema, KeyUsageSchema, RotateKeyInputSchema, UpdateKeyInputSchema } from "../schemas/key";
 import type { KeygateScope } from "../schemas/scope";
 import pkg from "../../package.json";
 import { AuditQuerySchema, SummaryQuerySchema } from "./audit";
@@ -78,6 +78,13 @@ export const OPERATIONS: readonly Operation[] = [
   },
   { method: "get", path: "/keys", summary: "List keys, newest first", access: "keygate:keys:read", query: KeyListQuerySchema, data: KeyListItemSchema, list: true },
   { method: "get", path: "/keys/{id}", summary: "One key", access: "keygate:keys:read", data: KeyRecordSchema },
+  {
+    method: "get",
+    path: "/keys/{id}/usage",
+    summary: "A key's rate-limit and quota usage now (exact tier; approximate counts are null)",
+    access: "keygate:keys:read",
+    data: KeyUsageSchema,
+  },
   { method: "patch", path: "/keys/{id}", summary: "Change a key", access: "keygate:keys:write", body: UpdateKeyInputSchema, data: KeyRecordSchema },
   {
     method: "post",

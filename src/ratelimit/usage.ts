@@ -5,20 +5,9 @@
  * Cloudflare location and offers no read, so its `used` is `null`.
  */
 import type { Bindings } from "../env";
-import type { KeyRecord, Quota, RateLimitRule } from "../schemas/key";
+import type { KeyRecord, KeyUsage } from "../schemas/key";
 import { readUsage } from "./check";
 import { ceilSeconds } from "./sliding-window";
-
-export interface LimitUsage extends RateLimitRule {
-  used: number | null;
-  remaining: number | null;
-  reset_s: number | null;
-}
-
-export interface KeyUsage {
-  rate_limits: LimitUsage[];
-  quota: (Quota & { used: number; remaining: number; reset_s: number }) | null;
-}
 
 /**
  * @throws {KeygateError} 503 when the exact tier is unreachable.

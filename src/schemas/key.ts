@@ -111,6 +111,15 @@ export const KeyRecordSchema = z.object({
 });
 export type KeyRecord = z.infer<typeof KeyRecordSchema>;
 
+/** A key's current usage (`GET /keys/:id/usage`); counts are `null` where the tier offers no read. */
+export const KeyUsageSchema = z.object({
+  rate_limits: z.array(
+    RateLimitSchema.and(z.object({ used: z.number().int().nullable(), remaining: z.number().int().nullable(), reset_s: z.number().int().nullable() })),
+  ),
+  quota: QuotaSchema.extend({ used: z.number().int(), remaining: z.number().int(), reset_s: z.number().int() }).nullable(),
+});
+export type KeyUsage = z.infer<typeof KeyUsageSchema>;
+
 export const CreateKeyInputSchema = z
   .strictObject({
     org_id: OrgIdSchema.optional(),
