@@ -3,7 +3,7 @@
  * checks (nothing refused earlier counts, admin calls never count), rotation, route cost, OAuth
  * limits per (user, client), and each tier's failure mode. Through the Worker on local bindings.
  */
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { abortAllDurableObjects, createExecutionContext, evictDurableObject, waitOnExecutionContext } from "cloudflare:test";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import bundledPolicy from "../../policy.json";
 import worker from "../../src/index";
@@ -78,6 +78,18 @@ describe("exact tier", () => {
     const statuses = await Promise.all(Array.from({ length: 25 }, () => get(key.key).then((res) => res.status)));
     expect(statuses.filter((status) => status === 200)).toHaveLength(5);
     expect(statuses.filter((status) => status === 429)).toHaveLength(20);
+  });
+
+  it("keeps its counts when the Durable Object is evicted, or aborted as in a crash", async () => {
+    const key = await limitedKey([burst(3)], { quota: { limit: 100, period: "month" } });
+    expect((await get(key.key)).status).toBe(200);
+    await evictDurableObject(env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName(key.id)));
+    expect((await get(key.key)).status).toBe(200);
+    await abortAllDurableObjects();
+    const third = await get(key.key);
+    expect(third.status).toBe(200);
+    expect(rateLimitItems(third)).toMatchObject({ burst: { r: 0 }, quota: { r: 97 } });
+    expect((await get(key.key)).status).toBe(429);
   });
 
   it("lists several policies and the monthly quota, comma-separated, naming each violated one", async () => {
