@@ -131,7 +131,7 @@ function updateStatement(db: D1Database, id: string, changes: KeyChanges): D1Pre
   const entries = Object.entries(changes).filter(([column]) => Object.hasOwn(CHANGEABLE_COLUMNS, column));
   const assignments = entries.map(([column], i) => `${column} = ?${i + 2}`).join(", ");
   const values = entries.map(([column, value]) =>
-    CHANGEABLE_COLUMNS[column as keyof KeyChanges] === "json" ? JSON.stringify(value) : value,
+    CHANGEABLE_COLUMNS[column as keyof KeyChanges] === "json" && value !== null ? JSON.stringify(value) : value,
   );
   return db.prepare(`UPDATE api_keys SET ${assignments} WHERE id = ?1`).bind(id, ...values);
 }

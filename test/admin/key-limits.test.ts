@@ -75,6 +75,7 @@ describe("rate_limits and quota on keys", () => {
     expect((await call("/api/v1/site/pages", { headers: asKey(key.key) })).status).toBe(429);
     const cleared = await admin("PATCH", `/keys/${key.id}`, { rate_limits: [], quota: null });
     expect((await json<{ data: unknown }>(cleared)).data).toMatchObject({ rate_limits: [], quota: null });
+    expect(await env.DB.prepare("SELECT rate_limits, quota FROM api_keys WHERE id = ?").bind(key.id).first()).toEqual({ rate_limits: "[]", quota: null });
     expect((await call("/api/v1/site/pages", { headers: asKey(key.key) })).status).toBe(200);
   });
 

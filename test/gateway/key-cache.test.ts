@@ -31,7 +31,7 @@ function breakD1(): void {
 }
 
 async function cachedInKv(key: string): Promise<void> {
-  const name = `key:v1:${await hashApiKey(key)}`;
+  const name = `key:v2:${await hashApiKey(key)}`;
   await vi.waitFor(async () => expect(await env.KEY_CACHE.get(name)).not.toBeNull());
 }
 
@@ -122,7 +122,7 @@ describe("key cache", () => {
     expect(await use(unknown)).toBe(401);
     expect(await use(unknown)).toBe(401);
     expect(spy).toHaveBeenCalledTimes(1);
-    expect(await env.KEY_CACHE.get(`key:v1:${await hashApiKey(unknown)}`)).toBeNull();
+    expect(await env.KEY_CACHE.get(`key:v2:${await hashApiKey(unknown)}`)).toBeNull();
     expect((await env.KEY_CACHE.list({ prefix: "key:" })).keys.length).toBe(before);
   });
 
