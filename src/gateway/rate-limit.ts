@@ -37,7 +37,7 @@ export function enforceRateLimits(): MiddlewareHandler<KeygateEnv> {
 }
 
 /** Whose counters the caller's request counts against, `undefined` for an unlimited kind of caller. */
-export function limitSubjectOf(c: Context<KeygateEnv>): LimitSubject | undefined {
+function limitSubjectOf(c: Context<KeygateEnv>): LimitSubject | undefined {
   const caller = c.var.caller;
   if (caller.kind === "api_key") {
     return { counterId: caller.key.counterId, rateLimits: caller.key.rateLimits, quota: caller.key.quota };
