@@ -44,11 +44,15 @@ function get(key: string, path = PAGES, headers: Record<string, string> = {}) {
   return call(path, { headers: { "x-api-key": key, ...headers } });
 }
 
-async function fetchWithPolicy(path: string, policy: unknown, init: RequestInit = {}): Promise<Response> {
+async function fetchWithEnv(path: string, overrides: Record<string, string>, init: RequestInit = {}): Promise<Response> {
   const ctx = createExecutionContext();
-  const res = await worker.fetch(new Request(`https://gw.test${path}`, init), { ...env, POLICY: JSON.stringify(policy) }, ctx);
+  const res = await worker.fetch(new Request(`https://gw.test${path}`, init), { ...env, ...overrides }, ctx);
   await waitOnExecutionContext(ctx);
   return res;
+}
+
+function fetchWithPolicy(path: string, policy: unknown, init: RequestInit = {}): Promise<Response> {
+  return fetchWithEnv(path, { POLICY: JSON.stringify(policy) }, init);
 }
 
 describe("exact tier", () => {
@@ -141,6 +145,14 @@ describe("exact tier", () => {
     expect((await get(key.key)).status).toBe(200);
     expect((await get(key.key)).status).toBe(200);
     expect((await get(key.key)).status).toBe(429);
+  });
+
+  it("counts an allowed request the origin then fails, and puts the headers on its 502", async () => {
+    const key = await limitedKey([burst(2)]);
+    const failed = await fetchWithEnv(PAGES, { ECHO: "" }, { headers: { "x-api-key": key.key } });
+    expect(failed.status).toBe(502);
+    expect(rateLimitItems(failed).burst).toMatchObject({ r: 1 });
+    expect(rateLimitItems(await get(key.key)).burst).toMatchObject({ r: 0 });
   });
 
   it("answers 503 UNAVAILABLE with Retry-After when the Durable Object fails, and forwards nothing", async () => {
