@@ -11,6 +11,7 @@ import { health } from "./admin/health";
 import { AUTH_BASE_PATH } from "./auth/auth";
 import { authRoutes } from "./auth/routes";
 import { handleError } from "./errors";
+import { authorizationServerMetadataRoutes } from "./oauth/metadata";
 import { oauthRoutes } from "./oauth/routes";
 import { gateway } from "./gateway";
 import type { KeygateEnv } from "./gateway/context";
@@ -24,6 +25,8 @@ app.route("/_keygate/v1", admin);
 app.route("/_keygate/docs", docs);
 app.route(AUTH_BASE_PATH, authRoutes);
 app.route("/_keygate/oauth", oauthRoutes);
+// RFC 8414 metadata lives outside /_keygate (its well-known URLs are fixed), ahead of the gateway.
+app.route("/", authorizationServerMetadataRoutes);
 app.all("/_keygate/*", () => {
   throw notFound();
 });

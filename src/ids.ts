@@ -12,9 +12,10 @@ const RANDOM_LEN = 16;
 /**
  * `org`, `prj`, `key`, `evt`, `req` are Keygate's own; `usr`, `ses`, `acc`, `vrf`, `mem`, `inv` are
  * better-auth's users, sessions, accounts, verifications, org members and invitations; `dvc` and
- * `otk` are OAuth device authorizations and tokens.
+ * `otk` are OAuth device authorizations and tokens, `kgc` and `acd` registered OAuth clients and
+ * authorization codes.
  */
-export type IdPrefix = "org" | "prj" | "key" | "evt" | "req" | "usr" | "ses" | "acc" | "vrf" | "mem" | "inv" | "dvc" | "otk";
+export type IdPrefix = "org" | "prj" | "key" | "evt" | "req" | "usr" | "ses" | "acc" | "vrf" | "mem" | "inv" | "dvc" | "otk" | "kgc" | "acd";
 
 let lastTime = -1;
 let lastRandom: number[] = [];

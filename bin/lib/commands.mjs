@@ -57,7 +57,7 @@ async function logout(ctx) {
   for (const token of [saved.refresh_token, saved.access_token]) {
     if (!token) continue;
     try {
-      const { status } = await oauthForm(ctx.fetch, saved.url, "/revoke", { token });
+      const { status } = await oauthForm(ctx.fetch, saved.url, "/revoke", { token, client_id: saved.client_id || DEFAULT_CLIENT_ID });
       if (status !== 200) revoked = false;
     } catch {
       revoked = false;

@@ -1,7 +1,8 @@
 /**
  * @module
  * SQL for the OAuth device flow (migrations/0004_oauth.sql): device authorizations and the access
- * and refresh tokens they yield. Secrets are looked up by their SHA-256 hex digest only.
+ * and refresh tokens they (and authorization codes, ./oauth-codes) yield. Secrets are looked up by
+ * their SHA-256 hex digest only.
  */
 
 export type DeviceStatus = "pending" | "approved" | "denied" | "exchanged";
@@ -113,6 +114,11 @@ export async function decideDevice(db: D1Database, decision: DeviceDecision): Pr
   return result.meta.changes === 1;
 }
 
+/** Denies an approved authorization at exchange (its approver lost the role that allowed it). */
+export async function denyDevice(db: D1Database, id: string): Promise<void> {
+  await db.prepare(`UPDATE oauth_device_codes SET status = 'denied' WHERE id = ? AND status = 'approved'`).bind(id).run();
+}
+
 /** Marks an approved authorization exchanged; false when it already was (a device code yields tokens once). */
 export async function markDeviceExchanged(db: D1Database, id: string): Promise<boolean> {
   const result = await db.prepare(`UPDATE oauth_device_codes SET status = 'exchanged' WHERE id = ? AND status = 'approved'`).bind(id).run();
@@ -131,6 +137,8 @@ export interface TokenRecord {
   org_id: string;
   project_id: string | null;
   scopes: string[];
+  /** The resource (RFC 8707) the token was minted for, `null` when none. */
+  resource: string | null;
   expires_at: number;
   created_at: string;
   used_at: string | null;
@@ -141,7 +149,7 @@ export type NewToken = Omit<TokenRecord, "used_at" | "revoked_at" | "scopes"> & 
 
 type TokenRow = Omit<TokenRecord, "scopes"> & { scopes: string };
 
-const TOKEN_COLUMN_NAMES = ["id", "kind", "family_id", "client_id", "user_id", "org_id", "project_id", "scopes", "expires_at", "created_at", "used_at", "revoked_at"];
+const TOKEN_COLUMN_NAMES = ["id", "kind", "family_id", "client_id", "user_id", "org_id", "project_id", "scopes", "resource", "expires_at", "created_at", "used_at", "revoked_at"];
 const TOKEN_COLUMNS = TOKEN_COLUMN_NAMES.join(", ");
 /** The same columns of `oauth_tokens t`, for joins. */
 const TOKEN_COLUMNS_OF_T = TOKEN_COLUMN_NAMES.map((name) => `t.${name}`).join(", ");
@@ -159,27 +167,46 @@ function toTokenRecord(row: TokenRow): TokenRecord {
  */
 export async function insertTokens(db: D1Database, tokens: readonly NewToken[], parentId: string | null = null): Promise<boolean> {
   const insert = db.prepare(
-    `INSERT INTO oauth_tokens (id, token_hash, kind, family_id, client_id, user_id, org_id, project_id, scopes, expires_at, created_at)
-     SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11
-     WHERE ?12 IS NULL OR NOT EXISTS (SELECT 1 FROM oauth_tokens WHERE id = ?12 AND revoked_at IS NOT NULL)`,
+    `INSERT INTO oauth_tokens (id, token_hash, kind, family_id, client_id, user_id, org_id, project_id, scopes, resource, expires_at, created_at)
+     SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12
+     WHERE ?13 IS NULL OR NOT EXISTS (SELECT 1 FROM oauth_tokens WHERE id = ?13 AND revoked_at IS NOT NULL)`,
   );
   const results = await db.batch(
     tokens.map((t) =>
-      insert.bind(t.id, t.token_hash, t.kind, t.family_id, t.client_id, t.user_id, t.org_id, t.project_id, JSON.stringify(t.scopes), t.expires_at, t.created_at, parentId),
+      insert.bind(
+        t.id,
+        t.token_hash,
+        t.kind,
+        t.family_id,
+        t.client_id,
+        t.user_id,
+        t.org_id,
+        t.project_id,
+        JSON.stringify(t.scopes),
+        t.resource,
+        t.expires_at,
+        t.created_at,
+        parentId,
+      ),
     ),
   );
   return results.every((result) => result.meta.changes === 1);
 }
 
-/** Revokes every token `userId` holds for `orgId`; returns the digests of the access tokens revoked. */
-export async function revokeUserOrgTokens(db: D1Database, userId: string, orgId: string, now: number): Promise<string[]> {
-  const { results } = await db
-    .prepare(
-      `UPDATE oauth_tokens SET revoked_at = ? WHERE user_id = ? AND org_id = ? AND revoked_at IS NULL RETURNING kind, token_hash`,
-    )
-    .bind(new Date(now).toISOString(), userId, orgId)
-    .all<{ kind: TokenKind; token_hash: string }>();
-  return results.filter((row) => row.kind === "access").map((row) => row.token_hash);
+/**
+ * Ends everything `userId` holds for `orgId`: revokes their tokens, denies the device codes they
+ * approved but that were not exchanged yet, and uses up their unexchanged authorization codes.
+ * @returns the digests of the access tokens revoked
+ */
+export async function revokeUserOrgGrants(db: D1Database, userId: string, orgId: string, now: number): Promise<string[]> {
+  const at = new Date(now).toISOString();
+  const [tokens] = await db.batch([
+    db.prepare(`UPDATE oauth_tokens SET revoked_at = ? WHERE user_id = ? AND org_id = ? AND revoked_at IS NULL RETURNING kind, token_hash`).bind(at, userId, orgId),
+    db.prepare(`UPDATE oauth_device_codes SET status = 'denied' WHERE user_id = ? AND org_id = ? AND status = 'approved'`).bind(userId, orgId),
+    db.prepare(`UPDATE oauth_authorization_codes SET used_at = ? WHERE user_id = ? AND org_id = ? AND used_at IS NULL`).bind(at, userId, orgId),
+  ]);
+  const revoked = (tokens?.results ?? []) as { kind: TokenKind; token_hash: string }[];
+  return revoked.filter((row) => row.kind === "access").map((row) => row.token_hash);
 }
 
 /** The token with this digest, of any kind and state. */
@@ -240,11 +267,12 @@ async function revokeWhere(db: D1Database, condition: string, value: string, now
   return results.filter((row) => row.kind === "access").map((row) => row.token_hash);
 }
 
-/** Deletes device authorizations and tokens that expired before `before` (epoch ms); returns how many. */
+/** Deletes device authorizations, authorization codes and tokens that expired before `before` (epoch ms); returns how many. */
 export async function deleteExpiredOAuth(db: D1Database, before: number): Promise<number> {
-  const [devices, tokens] = await db.batch([
+  const results = await db.batch([
     db.prepare(`DELETE FROM oauth_device_codes WHERE expires_at < ?`).bind(before),
+    db.prepare(`DELETE FROM oauth_authorization_codes WHERE expires_at < ?`).bind(before),
     db.prepare(`DELETE FROM oauth_tokens WHERE expires_at < ?`).bind(before),
   ]);
-  return (devices?.meta.changes ?? 0) + (tokens?.meta.changes ?? 0);
+  return results.reduce((sum, result) => sum + result.meta.changes, 0);
 }

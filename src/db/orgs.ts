@@ -137,3 +137,15 @@ export async function listMemberships(db: D1Database, userId: string): Promise<M
     .all<Membership>();
   return results;
 }
+
+/** The projects of every org `userId` is a member of, by org then id (at most `limit`). */
+export async function listMemberProjects(db: D1Database, userId: string, limit: number): Promise<ProjectRecord[]> {
+  const { results } = await db
+    .prepare(
+      `SELECT p.id, p.org_id, p.name, p.created_at FROM projects p JOIN members m ON m.org_id = p.org_id
+       WHERE m.user_id = ? ORDER BY p.org_id, p.id LIMIT ${Math.trunc(limit)}`,
+    )
+    .bind(userId)
+    .all<ProjectRecord>();
+  return results;
+}

@@ -12,11 +12,14 @@ const KEYGATE_PREFIX = "keygate:";
 const ADMIN_ROLES: ReadonlySet<string> = new Set(["owner", "admin"]);
 
 /**
- * The scopes of a space-separated `scope` parameter, deduplicated in order.
- * @throws {OAuthError} `invalid_scope` naming entries outside the catalog and Keygate's own scopes.
+ * The scopes of a space-separated `scope` parameter, deduplicated in order. Keygate has no default
+ * scope: a client names what it needs.
+ * @throws {OAuthError} `invalid_scope` when it is absent or empty, or naming entries outside the
+ *   catalog and Keygate's own scopes.
  */
-export function parseRequestedScopes(scope: string, catalog: Catalog): string[] {
-  const scopes = normalizeScopes(scope.split(/\s+/).filter((entry) => entry !== ""));
+export function parseRequestedScopes(scope: string | undefined, catalog: Catalog): string[] {
+  const scopes = normalizeScopes((scope ?? "").split(/\s+/).filter((entry) => entry !== ""));
+  if (scopes.length === 0) throw new OAuthError("invalid_scope", "scope is required: name the catalog scopes the client needs");
   const bad = catalogIssues(scopes, catalog);
   if (bad.length > 0) throw new OAuthError("invalid_scope", `not in the scope catalog: ${bad.join(" ")}`);
   return scopes;

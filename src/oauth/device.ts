@@ -11,10 +11,13 @@
  * A client polls the token endpoint with its device code: `authorization_pending` while pending,
  * `slow_down` (and 5 s more interval) when it polls faster than the interval, `access_denied`,
  * `expired_token`; once approved, one exchange yields tokens and any later one `invalid_grant`.
- * Pace is only enforced while pending: the first poll after approval is answered at once.
+ * Pace is only enforced while pending: the first poll after approval is answered at once. The
+ * exchange re-checks the approver's membership and role: an approver who left the org (or lost the
+ * role the scopes need) gets the client `access_denied`.
  */
 import {
   decideDevice,
+  denyDevice,
   findDeviceByCodeHash,
   findDeviceByUserCode,
   insertDeviceAuthorization,
@@ -27,7 +30,7 @@ import { KeygateError } from "../errors";
 import { newId } from "../ids";
 import { splitByRole } from "./consent";
 import { OAuthError } from "./errors";
-import type { TokenGrant } from "./tokens";
+import { grantForCurrentRole, type TokenGrant } from "./tokens";
 import { generateSecret, hashSecret, isSecretOf } from "./token-format";
 
 export const DEVICE_CODE_TTL_S = 600;
@@ -74,8 +77,9 @@ export async function startDeviceAuthorization(db: D1Database, request: DeviceRe
 
 /**
  * One poll of the token endpoint. Returns the grant to mint tokens from, exactly once.
- * @throws {OAuthError} `authorization_pending`, `slow_down`, `access_denied`, `expired_token`, or
- *   `invalid_grant` (unknown code, another client's, or already exchanged).
+ * @throws {OAuthError} `authorization_pending`, `slow_down`, `access_denied` (also when the approver
+ *   no longer holds a role allowing any approved scope), `expired_token`, or `invalid_grant`
+ *   (unknown code, another client's, or already exchanged).
  */
 export async function pollDeviceAuthorization(db: D1Database, deviceCode: string, clientId: string, now: number): Promise<TokenGrant> {
   const device = isSecretOf("device", deviceCode) ? await findDeviceByCodeHash(db, await hashSecret(deviceCode)) : null;
@@ -85,7 +89,11 @@ export async function pollDeviceAuthorization(db: D1Database, deviceCode: string
   if (device.status === "denied") throw new OAuthError("access_denied", "the user denied the request");
   if (device.status === "pending") await throttlePendingPoll(db, device, now);
 
-  const grant = approvedGrant(device);
+  const grant = await grantForCurrentRole(db, approvedGrant(device));
+  if (grant === null) {
+    await denyDevice(db, device.id);
+    throw new OAuthError("access_denied", "the approver is no longer a member of the org with a role allowing these scopes");
+  }
   if (!(await markDeviceExchanged(db, device.id))) throw new OAuthError("invalid_grant", "the device_code was already exchanged for tokens");
   return grant;
 }
@@ -101,7 +109,7 @@ async function throttlePendingPoll(db: D1Database, device: DeviceAuthorization, 
 function approvedGrant(device: DeviceAuthorization): TokenGrant {
   const { user_id, org_id, granted_scopes } = device;
   if (user_id === null || org_id === null || granted_scopes === null) throw new TypeError(`approved device authorization ${device.id} is incomplete`);
-  return { familyId: device.id, clientId: device.client_id, userId: user_id, orgId: org_id, projectId: device.project_id, scopes: granted_scopes };
+  return { familyId: device.id, clientId: device.client_id, userId: user_id, orgId: org_id, projectId: device.project_id, scopes: granted_scopes, resource: null };
 }
 
 /**

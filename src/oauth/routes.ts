@@ -1,41 +1,64 @@
 /**
  * @module
- * The OAuth endpoints under `/_keygate/oauth`: the device flow (RFC 8628) for CLIs and other
- * input-constrained clients, the token endpoint (device code and refresh token grants), RFC 7009
- * revocation, userinfo, and the verification page where a signed-in user approves or denies.
+ * The OAuth endpoints under `/_keygate/oauth` (issuer `<origin>/_keygate/oauth`, metadata in
+ * ./metadata): the authorization-code grant with PKCE for MCP and browser clients (./authorize-routes),
+ * the device flow (RFC 8628) for CLIs and other input-constrained clients, the token endpoint,
+ * RFC 7591 registration, RFC 7009 revocation, userinfo, and Keygate's own pages.
  *
  * | method and path | does |
  * |---|---|
- * | `POST /device/code` | starts an authorization: device code, user code, verification URI |
- * | `POST /token` | polls a device code, or rotates a refresh token |
+ * | `GET /authorize` · `POST /authorize` | the authorization request, its consent page, and the decision |
+ * | `POST /register` | registers a public client (RFC 7591) |
+ * | `POST /device/code` | starts a device authorization: device code, user code, verification URI |
+ * | `POST /token` | exchanges an authorization code, polls a device code, or rotates a refresh token |
  * | `POST /revoke` | revokes an access token, or a refresh token and its family |
  * | `GET /userinfo` | who an access token speaks for |
  * | `GET /device` · `POST /device` | the verification page, and its approve / deny |
+ * | `POST /sign-in` · `GET /page.css` | the pages' sign-in form and stylesheet |
  */
 import { Hono, type Context } from "hono";
+import { cors } from "hono/cors";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { limitBody, parseWith } from "../admin/input";
-import { verifySession } from "../auth/session";
 import { listMemberships } from "../db/orgs";
-import { getConfig } from "../env";
-import { KeygateError } from "../errors";
+import { KeygateError, zodIssues } from "../errors";
 import { cacheContext } from "../gateway/cache-context";
 import { unauthorized } from "../gateway/challenge";
 import type { KeygateEnv } from "../gateway/context";
-import { bearerToken, readCredential } from "../gateway/credentials";
+import { bearerToken } from "../gateway/credentials";
 import { loadPolicy } from "../gateway/policy";
-import { DEVICE_CODE_GRANT, DeviceCodeInputSchema, DeviceDecisionInputSchema, RevokeInputSchema, TokenInputSchema } from "../schemas/oauth";
+import { ClientMetadataSchema, DEVICE_CODE_GRANT, DeviceCodeInputSchema, DeviceDecisionInputSchema, RevokeInputSchema, TokenInputSchema } from "../schemas/oauth";
+import { exchangeAuthorizationCode } from "./authorize";
+import { authorizeRoutes } from "./authorize-routes";
+import { registerClient } from "./clients";
 import { parseRequestedScopes } from "./consent";
-import { decideDeviceAuthorization, findPendingDevice, pollDeviceAuthorization, startDeviceAuthorization } from "./device";
-import { NO_STORE } from "./errors";
+import { decideDeviceAuthorization, findPendingDevice, normalizeUserCode, pollDeviceAuthorization, startDeviceAuthorization } from "./device";
+import { NO_STORE, OAuthError } from "./errors";
+import { assertFormToken, formToken, isTrustedOrigin, requireTrustedOrigin } from "./form-guard";
 import { isFormRequest, readOAuthInput, readParams } from "./input";
-import { consentView, DEVICE_PAGE_PATH, enterCodeView, outcomeView, PAGE_HEADERS, signInView } from "./page";
-import { issueTokens, refreshTokens, revokeOAuthToken } from "./tokens";
+import { consentView, DEVICE_PAGE_PATH, enterCodeView, explainError, outcomeView, pageHeaders, STYLESHEET } from "./page";
+import { signedInUser, signInFromForm, signInPage, type SignedInUser } from "./sign-in";
+import { issueTokens, refreshTokens, revokeOAuthToken, type TokenGrant } from "./tokens";
 import { verifyAccessToken } from "./verify";
 
 export const oauthRoutes = new Hono<KeygateEnv>();
 
 oauthRoutes.use(limitBody());
+// Endpoints a browser-based client calls from its own origin, without cookies.
+for (const path of ["/token", "/revoke", "/register", "/userinfo"]) oauthRoutes.use(path, cors({ origin: "*", allowMethods: ["GET", "POST"], maxAge: 600 }));
+oauthRoutes.route("/", authorizeRoutes);
+
+oauthRoutes.post("/register", async (c) => {
+  const params = isFormRequest(c) ? null : await readParams(c);
+  if (params === null) throw new OAuthError("invalid_client_metadata", "the body must be a JSON object (RFC 7591)");
+  const parsed = ClientMetadataSchema.safeParse(params);
+  if (!parsed.success) {
+    const issues = zodIssues(parsed.error);
+    const error = issues.some((issue) => issue.path.startsWith("redirect_uris")) ? "invalid_redirect_uri" : "invalid_client_metadata";
+    throw new OAuthError(error, issues.map((issue) => `${issue.path}: ${issue.message}`).join("; "));
+  }
+  return c.json(await registerClient(c.env.DB, parsed.data, Date.now()), 201, NO_STORE);
+});
 
 oauthRoutes.post("/device/code", async (c) => {
   const input = await readOAuthInput(c, DeviceCodeInputSchema);
@@ -65,17 +88,20 @@ oauthRoutes.post("/device/code", async (c) => {
 oauthRoutes.post("/token", async (c) => {
   const input = await readOAuthInput(c, TokenInputSchema);
   const now = Date.now();
-  const tokens =
-    input.grant_type === DEVICE_CODE_GRANT
-      ? await issueTokens(c.env.DB, await pollDeviceAuthorization(c.env.DB, input.device_code, input.client_id, now), now)
-      : await refreshTokens(c.env, input.refresh_token, input.client_id, now);
-  return c.json(tokens, 200, NO_STORE);
+  if (input.grant_type === "refresh_token") return c.json(await refreshTokens(c.env, input.refresh_token, input.client_id, input.resource, now), 200, NO_STORE);
+  let grant: TokenGrant;
+  if (input.grant_type === DEVICE_CODE_GRANT) grant = await pollDeviceAuthorization(c.env.DB, input.device_code, input.client_id, now);
+  else {
+    const exchange = { code: input.code, clientId: input.client_id, redirectUri: input.redirect_uri, codeVerifier: input.code_verifier, resource: input.resource };
+    grant = await exchangeAuthorizationCode(c.env, exchange, now);
+  }
+  return c.json(await issueTokens(c.env.DB, grant, now), 200, NO_STORE);
 });
 
-/** RFC 7009 §2.2: 200 whether or not the token was known. */
+/** RFC 7009 §2.2: 200 whether or not the token was known; a token of another client is refused. */
 oauthRoutes.post("/revoke", async (c) => {
   const input = await readOAuthInput(c, RevokeInputSchema);
-  await revokeOAuthToken(c.env, input.token, Date.now());
+  await revokeOAuthToken(c.env, input.token, input.client_id, Date.now());
   return c.json({}, 200, NO_STORE);
 });
 
@@ -92,63 +118,54 @@ oauthRoutes.get("/userinfo", async (c) => {
     expires_at: new Date(token.expiresAt).toISOString(),
     client_id: token.clientId,
   };
-  return c.json({ ok: true, data }, 200, NO_STORE);
+  // `sub` and `email` at the top level for OAuth and OpenID clients; `data` for Keygate's own.
+  return c.json({ sub: token.userId, email: token.email, ok: true, data }, 200, NO_STORE);
 });
 
+oauthRoutes.get("/page.css", (c) => c.body(STYLESHEET, 200, { "content-type": "text/css; charset=utf-8", "cache-control": "public, max-age=3600" }));
+
+oauthRoutes.post("/sign-in", requireTrustedOrigin(), signInFromForm);
+
 oauthRoutes.get("/device", async (c) => {
-  const userId = await signedInUserId(c);
-  if (userId === null) return c.html(signInView(), 200, PAGE_HEADERS);
+  const user = await signedInUser(c);
+  if (user === null) return signInPage(c);
   const typed = c.req.query("user_code");
-  if (typed === undefined) return c.html(enterCodeView(), 200, PAGE_HEADERS);
+  if (typed === undefined) return c.html(enterCodeView(), 200, pageHeaders());
   const device = await findPendingDevice(c.env.DB, typed, Date.now());
-  if (device === null) return c.html(enterCodeView("That code is unknown, expired or already used."), 200, PAGE_HEADERS);
-  const memberships = await listMemberships(c.env.DB, userId);
-  return c.html(consentView({ device, memberships, catalog: loadPolicy(c.env).catalog }), 200, PAGE_HEADERS);
+  if (device === null) return c.html(enterCodeView("That code is unknown, expired or already used."), 200, pageHeaders());
+  const memberships = await listMemberships(c.env.DB, user.userId);
+  const formToken = await deviceFormToken(c, user, device.user_code);
+  return c.html(consentView({ device, memberships, catalog: loadPolicy(c.env).catalog, formToken }), 200, pageHeaders());
 });
 
 /** Approve or deny: a browser form (answered with a page) or JSON (answered with JSON). */
 oauthRoutes.post("/device", async (c) => {
   const fromForm = isFormRequest(c);
   try {
-    assertTrustedOrigin(c);
-    const userId = await signedInUserId(c);
-    if (userId === null) throw unauthorized(c, "invalid session");
+    if (!isTrustedOrigin(c)) throw new KeygateError("FORBIDDEN", "origin_not_allowed");
+    const user = await signedInUser(c);
+    if (user === null) throw unauthorized(c, "invalid session");
     const params = await readParams(c);
     if (params === null) throw KeygateError.badRequest([{ path: "(body)", message: "must be a form or a JSON object" }]);
     const input = parseWith(DeviceDecisionInputSchema, params);
-    const decision = { userCode: input.user_code, userId, action: input.action, orgId: input.org_id };
+    // A form can be posted by any site; JSON from another site needs a CORS preflight Keygate never grants.
+    if (fromForm) await assertFormToken(c.env, user.sessionCookie, devicePurpose(input.user_code), input.form_token);
+    const decision = { userCode: input.user_code, userId: user.userId, action: input.action, orgId: input.org_id };
     const status = await decideDeviceAuthorization(c.env.DB, decision, Date.now());
     if (!fromForm) return c.json({ ok: true, data: { status } });
     return status === "approved"
-      ? c.html(outcomeView("Device connected", "You can return to your device."), 200, PAGE_HEADERS)
-      : c.html(outcomeView("Request denied", "The device was not given access."), 200, PAGE_HEADERS);
+      ? c.html(outcomeView("Device connected", "You can return to your device."), 200, pageHeaders())
+      : c.html(outcomeView("Request denied", "The device was not given access."), 200, pageHeaders());
   } catch (error) {
     if (!fromForm || !(error instanceof KeygateError)) throw error;
-    return c.html(outcomeView("Not done", explain(error)), error.status as ContentfulStatusCode, PAGE_HEADERS);
+    return c.html(outcomeView("Not done", explainError(error)), error.status as ContentfulStatusCode, pageHeaders());
   }
 });
 
-/** The user of a valid dashboard session cookie, else `null`. */
-async function signedInUserId(c: Context<KeygateEnv>): Promise<string | null> {
-  const credential = readCredential(c.req.raw.headers, getConfig(c.env).sessionCookieNames);
-  if (credential.kind !== "session") return null;
-  return (await verifySession(cacheContext(c), c.env, credential.value))?.userId ?? null;
+function devicePurpose(userCode: string): string {
+  return `device\n${normalizeUserCode(userCode) ?? userCode}`;
 }
 
-/**
- * CSRF: a decision needs an `Origin` that is this Worker's own or one of the policy's `cors.origins`.
- * @throws {KeygateError} 403 `origin_not_allowed`.
- */
-function assertTrustedOrigin(c: Context<KeygateEnv>): void {
-  const origin = c.req.header("origin");
-  if (origin !== undefined && (origin === new URL(c.req.url).origin || loadPolicy(c.env).cors.origins.has(origin))) return;
-  throw new KeygateError("FORBIDDEN", "origin_not_allowed");
-}
-
-/** A refused decision in words, for the page. */
-function explain(error: KeygateError): string {
-  const issues = error.details?.issues;
-  if (Array.isArray(issues)) return issues.map((issue: { path: string; message: string }) => `${issue.path} ${issue.message}`).join("; ");
-  const reason = error.details?.reason;
-  return typeof reason === "string" ? reason : error.message;
+function deviceFormToken(c: Context<KeygateEnv>, user: SignedInUser, userCode: string): Promise<string> {
+  return formToken(c.env, user.sessionCookie, devicePurpose(userCode));
 }

@@ -1,22 +1,26 @@
 /**
  * @module
- * Access and refresh tokens. An approved device authorization starts a token family; every token
- * minted from it, or from its refresh tokens, belongs to that family.
+ * Access and refresh tokens. An approved device authorization or an authorization code starts a
+ * token family; every token minted from it, or from its refresh tokens, belongs to that family.
  *
  * - Access tokens live {@link ACCESS_TOKEN_TTL_S}; refresh tokens {@link REFRESH_TOKEN_TTL_S}.
  * - A refresh token is used once: refreshing returns a new pair. The old access token keeps working
  *   until its own expiry (revoke it to end it sooner).
  * - Presenting an already used refresh token means it leaked (or the client lost a response): the
  *   whole family is revoked, access tokens included.
- * - Refreshing re-reads the user's membership: a user no longer in the org gets `invalid_grant`
- *   (and the family is revoked); a demoted user's new tokens lose the scopes the role no longer allows.
+ * - Every exchange (device code, authorization code, refresh) re-reads the user's membership
+ *   ({@link grantForCurrentRole}): a user no longer in the org gets no tokens; a demoted user's new
+ *   tokens lose the scopes the role no longer allows.
+ * - A token minted for a resource (RFC 8707) keeps it through every refresh; asking to refresh it
+ *   for another resource is `invalid_target`.
  */
-import { findTokenByHash, insertTokens, revokeFamily, revokeToken, revokeUserOrgTokens, useRefreshToken, type NewToken } from "../db/oauth";
+import { findTokenByHash, insertTokens, revokeFamily, revokeToken, revokeUserOrgGrants, useRefreshToken, type NewToken } from "../db/oauth";
 import { listMemberships } from "../db/orgs";
 import type { Bindings } from "../env";
 import { newId } from "../ids";
 import { splitByRole } from "./consent";
 import { OAuthError } from "./errors";
+import { normalizeResource } from "./resource";
 import { generateSecret, hashSecret } from "./token-format";
 import { forgetAccessTokens } from "./verify";
 
@@ -25,13 +29,15 @@ export const REFRESH_TOKEN_TTL_S = 30 * 86_400;
 
 /** What a token pair is minted for. */
 export interface TokenGrant {
-  /** The device authorization the family descends from. */
+  /** The device authorization or authorization code the family descends from. */
   familyId: string;
   clientId: string;
   userId: string;
   orgId: string;
   projectId: string | null;
   scopes: readonly string[];
+  /** The resource (RFC 8707) the tokens are bound to, `null` for none. */
+  resource: string | null;
 }
 
 /** The token endpoint's success body (RFC 6749 §5.1, plus the org and project granted). */
@@ -60,6 +66,7 @@ export async function issueTokens(db: D1Database, grant: TokenGrant, now: number
     org_id: grant.orgId,
     project_id: grant.projectId,
     scopes: grant.scopes,
+    resource: grant.resource,
     created_at: new Date(now).toISOString(),
   };
   const tokens: NewToken[] = [
@@ -81,12 +88,30 @@ export async function issueTokens(db: D1Database, grant: TokenGrant, now: number
 }
 
 /**
- * Rotates a refresh token: a new pair of the same family.
- * @throws {OAuthError} `invalid_grant` for an unknown, expired, revoked or another client's token,
- *   and for a reused one (after revoking its family), or when the user left the org.
+ * `grant` with only the scopes the user's current role in its org allows, `null` when the user is
+ * no longer a member or the role allows none of them.
  */
-export async function refreshTokens(env: Bindings, refreshToken: string, clientId: string, now: number): Promise<TokenResponse> {
+export async function grantForCurrentRole(db: D1Database, grant: TokenGrant): Promise<TokenGrant | null> {
+  const membership = (await listMemberships(db, grant.userId)).find((m) => m.org_id === grant.orgId);
+  const scopes = membership && splitByRole(membership.role, grant.scopes).grantable;
+  return scopes === undefined || scopes.length === 0 ? null : { ...grant, scopes };
+}
+
+/**
+ * Rotates a refresh token: a new pair of the same family, bound to the same resource.
+ * @param resource - The `resource` parameter of the request, if any; it must be the token's own.
+ * @throws {OAuthError} `invalid_target` for another resource (the token stays usable);
+ *   `invalid_grant` for an unknown, expired, revoked or another client's token, and for a reused
+ *   one (after revoking its family), or when the user left the org.
+ */
+export async function refreshTokens(env: Bindings, refreshToken: string, clientId: string, resource: string | undefined, now: number): Promise<TokenResponse> {
   const hash = await hashSecret(refreshToken);
+  if (resource !== undefined) {
+    const known = await findTokenByHash(env.DB, hash);
+    if (known?.kind === "refresh" && known.client_id === clientId && !sameResource(known.resource, resource)) {
+      throw new OAuthError("invalid_target", "the refresh token was issued for another resource");
+    }
+  }
   const used = await useRefreshToken(env.DB, hash, clientId, now);
   if (used === null) {
     const known = await findTokenByHash(env.DB, hash);
@@ -98,37 +123,45 @@ export async function refreshTokens(env: Bindings, refreshToken: string, clientI
     throw new OAuthError("invalid_grant", "unknown, expired or revoked refresh token");
   }
 
-  const membership = (await listMemberships(env.DB, used.user_id)).find((m) => m.org_id === used.org_id);
-  const scopes = membership && splitByRole(membership.role, used.scopes).grantable;
-  if (scopes === undefined || scopes.length === 0) {
+  const { family_id, client_id, user_id, org_id, project_id, scopes } = used;
+  const stored = { familyId: family_id, clientId: client_id, userId: user_id, orgId: org_id, projectId: project_id, scopes, resource: used.resource };
+  const grant = await grantForCurrentRole(env.DB, stored);
+  if (grant === null) {
     await revokeTokenFamily(env, used.family_id, now);
     throw new OAuthError("invalid_grant", "the user no longer holds a role in the org that allows these scopes");
   }
-  const { family_id, client_id, user_id, org_id, project_id } = used;
-  const grant = { familyId: family_id, clientId: client_id, userId: user_id, orgId: org_id, projectId: project_id, scopes };
   return issueTokens(env.DB, grant, now, used.id);
 }
 
 /**
- * RFC 7009 revocation: an access token ends alone, a refresh token ends its whole family. Unknown
- * tokens are ignored. Takes effect at once in this Worker, elsewhere within KEY_CACHE_TTL_S.
+ * RFC 7009 revocation by the client the token was issued to: an access token ends alone, a refresh
+ * token ends its whole family. Unknown tokens are ignored. Takes effect at once in this Worker,
+ * elsewhere within KEY_CACHE_TTL_S.
+ * @throws {OAuthError} `unauthorized_client` when the token was issued to another client (§2.1).
  */
-export async function revokeOAuthToken(env: Bindings, token: string, now: number): Promise<void> {
+export async function revokeOAuthToken(env: Bindings, token: string, clientId: string, now: number): Promise<void> {
   const hash = await hashSecret(token);
   const found = await findTokenByHash(env.DB, hash);
   if (found === null) return;
+  if (found.client_id !== clientId) throw new OAuthError("unauthorized_client", "the token was issued to another client");
   if (found.kind === "refresh") await revokeTokenFamily(env, found.family_id, now);
   else await forgetAccessTokens(env.KEY_CACHE, await revokeToken(env.DB, hash, now));
 }
 
-async function revokeTokenFamily(env: Bindings, familyId: string, now: number): Promise<void> {
+export async function revokeTokenFamily(env: Bindings, familyId: string, now: number): Promise<void> {
   await forgetAccessTokens(env.KEY_CACHE, await revokeFamily(env.DB, familyId, now));
 }
 
 /**
- * Ends every token a user holds for an org, when they leave it or are removed: a former admin must
- * not keep using the admin API until their access token expires.
+ * Ends every token a user holds for an org, and the device and authorization codes they approved
+ * but that were not exchanged yet, when they leave it or are removed: a former admin must not keep
+ * using the admin API until their access token expires, nor mint one from an earlier approval.
  */
 export async function revokeMemberTokens(env: Bindings, userId: string, orgId: string, now: number): Promise<void> {
-  await forgetAccessTokens(env.KEY_CACHE, await revokeUserOrgTokens(env.DB, userId, orgId, now));
+  await forgetAccessTokens(env.KEY_CACHE, await revokeUserOrgGrants(env.DB, userId, orgId, now));
+}
+
+/** Whether a token's stored resource is `requested` (both normalized as URLs). */
+export function sameResource(stored: string | null, requested: string): boolean {
+  return stored !== null && stored === normalizeResource(requested);
 }

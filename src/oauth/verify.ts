@@ -23,6 +23,8 @@ export interface AccessTokenState {
   org_id: string;
   project_id: string | null;
   scopes: string[];
+  /** Absent in entries cached before resource indicators existed: read as `null`. */
+  resource?: string | null;
   /** Epoch ms. */
   expires_at: number;
 }
@@ -36,6 +38,11 @@ export interface ActiveToken {
   orgId: string;
   projectId: string | null;
   scopes: readonly string[];
+  /**
+   * The resource (RFC 8707) the token was minted for: a normalized URL, `null` for none. MCP routes
+   * compare it with `isTokenForResource` (./resource.ts) and refuse `null`.
+   */
+  resource: string | null;
   grants: GrantSet;
   /** Epoch ms; refused from then on. */
   expiresAt: number;
@@ -52,6 +59,7 @@ function compileToken(state: AccessTokenState): ActiveToken {
     orgId: state.org_id,
     projectId: state.project_id,
     scopes: state.scopes,
+    resource: state.resource ?? null,
     grants,
     expiresAt: state.expires_at,
     principal: { orgId: state.org_id, projectId: state.project_id, grants, ...OAUTH_PRINCIPAL_DEFAULTS },
@@ -72,8 +80,8 @@ export async function verifyAccessToken(ctx: CacheContext, env: Bindings, raw: s
   const token = await accessTokenCache.get(ctx, hash, async () => {
     const row = await findAccessToken(readDb(env), hash);
     if (row === null) return null;
-    const { id, family_id, client_id, user_id, email, org_id, project_id, scopes, expires_at } = row;
-    return { id, family_id, client_id, user_id, email, org_id, project_id, scopes, expires_at };
+    const { id, family_id, client_id, user_id, email, org_id, project_id, scopes, resource, expires_at } = row;
+    return { id, family_id, client_id, user_id, email, org_id, project_id, scopes, resource, expires_at };
   });
   return token !== null && ctx.now < token.expiresAt ? token : null;
 }

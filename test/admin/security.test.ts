@@ -4,7 +4,7 @@
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import { createOrgAs, signUp } from "../helpers/auth";
-import { authorizeDevice, bearer, oauthPost } from "../helpers/oauth";
+import { authorizeDevice, bearer, CLIENT_ID, oauthPost } from "../helpers/oauth";
 import { ADMIN_TOKEN, admin, createKey, createOrg, createProject } from "../helpers/worker";
 
 type CallerName = "anonymous" | "adminToken" | "wrongToken" | "noKeygateScopes" | "keysRead" | "keysWrite" | "projectsWrite" | "auditRead" | "revokedAdmin" | "otherOrgAdmin" | "oauthKeysWrite" | "oauthNoKeygateScopes" | "revokedOAuth";
@@ -30,7 +30,7 @@ beforeAll(async () => {
   const org = await createOrgAs(owner, "Matrix");
   const token = async (scope: string) => (await authorizeDevice(owner, org, scope)).access_token;
   const revokedToken = await token("keygate:keys:write keygate:projects:write content:read");
-  await oauthPost("/revoke", { token: revokedToken });
+  await oauthPost("/revoke", { token: revokedToken, client_id: CLIENT_ID });
   const other = await createOrg("Elsewhere");
   await createProject(org, "p1");
   const key = (scopes: string[], orgId = org) => createKey({ org_id: orgId, scopes }).then((k) => ({ authorization: `Bearer ${k.key}` }));

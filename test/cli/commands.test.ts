@@ -221,9 +221,10 @@ describe("whoami and logout", () => {
     const { fetch, calls } = fakeFetch(() => jsonResponse({}));
     const result = await runCli(["logout"], { env, fetch });
     expect(result.code).toBe(0);
-    expect(calls.map((c) => [c.url.pathname, new URLSearchParams(c.body).get("token")])).toEqual([
-      ["/_keygate/oauth/revoke", "kgo_rt_old"],
-      ["/_keygate/oauth/revoke", "kgo_at_old"],
+    const sent = calls.map((c) => [c.url.pathname, new URLSearchParams(c.body).get("token"), new URLSearchParams(c.body).get("client_id")]);
+    expect(sent).toEqual([
+      ["/_keygate/oauth/revoke", "kgo_rt_old", "keygate-cli"],
+      ["/_keygate/oauth/revoke", "kgo_at_old", "keygate-cli"],
     ]);
     await expect(stat(join(dir.path, "credentials.json"))).rejects.toThrow();
     expect((await runCli(["logout"], { env, fetch })).stdout).toBe("Not logged in.\n");

@@ -4,7 +4,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { generateApiKey } from "../../src/gateway/api-key";
 import { createOrgAs, signUp } from "../helpers/auth";
-import { authorizeDevice, oauthPost } from "../helpers/oauth";
+import { authorizeDevice, CLIENT_ID, oauthPost } from "../helpers/oauth";
 import { call, createKey, createOrg, json } from "../helpers/worker";
 
 let validKey: string;
@@ -22,7 +22,7 @@ beforeAll(async () => {
   const userOrg = await createOrgAs(user);
   validOAuth = (await authorizeDevice(user, userOrg, "content:read")).access_token;
   revokedOAuth = (await authorizeDevice(user, userOrg, "content:read")).access_token;
-  await oauthPost("/revoke", { token: revokedOAuth });
+  await oauthPost("/revoke", { token: revokedOAuth, client_id: CLIENT_ID });
 });
 
 async function outcome(headers: Record<string, string>): Promise<string> {

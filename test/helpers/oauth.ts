@@ -76,3 +76,16 @@ export async function authorizeDevice(user: DashboardUser, orgId: string, scope:
 export function bearer(token: string): Record<string, string> {
   return { authorization: `Bearer ${token}` };
 }
+
+/** The form token of a Keygate page's form, as a browser would submit it. */
+export function formTokenOf(page: string): string {
+  const match = /name="form_token" value="([^"]+)"/.exec(page);
+  if (!match) throw new Error("no form token on the page");
+  return match[1]!;
+}
+
+/** The device page's consent form for `userCode` as `user` sees it, and its form token. */
+export async function deviceConsentToken(user: DashboardUser, userCode: string): Promise<string> {
+  const res = await call(`/_keygate/oauth/device?user_code=${encodeURIComponent(userCode)}`, { headers: { cookie: user.cookie } });
+  return formTokenOf(await res.text());
+}

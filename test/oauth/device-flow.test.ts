@@ -67,6 +67,12 @@ describe("POST /_keygate/oauth/device/code", () => {
     await expectOAuthError(res, 400, "invalid_scope");
   });
 
+  it("refuses a request without scope with 400 invalid_scope (there is no default scope)", async () => {
+    await expectOAuthError(await oauthPost("/device/code", { client_id: CLIENT_ID }), 400, "invalid_scope");
+    await expectOAuthError(await oauthPost("/device/code", { client_id: CLIENT_ID, scope: "  " }), 400, "invalid_scope");
+    await expectOAuthError(await oauthPost("/device/code", { client_id: CLIENT_ID }, true), 400, "invalid_scope");
+  });
+
   it("refuses a missing client_id with 401 invalid_client", async () => {
     await expectOAuthError(await oauthPost("/device/code", { scope: "content:read" }), 401, "invalid_client");
   });
@@ -230,6 +236,43 @@ describe("refresh tokens", () => {
     await expectOAuthError(await refresh(tokens.refresh_token), 400, "invalid_grant");
   });
 
+  it("keep a device code's approval only while the approver is a member: removal denies it at once", async () => {
+    const removed = await signUp("Ada Approver");
+    await addMember(org, removed.userId);
+    const device = await requestDeviceCode({ scope: "content:read", org_id: org });
+    expect((await decide(removed, device.user_code, "approve")).status).toBe(200);
+    const res = await authPost("/organization/remove-member", { memberIdOrEmail: removed.email, organizationId: org }, owner.cookie);
+    expect(res.status).toBe(200);
+    await expectOAuthError(await pollToken(device.device_code), 400, "access_denied");
+    const row = await env.DB.prepare("SELECT status FROM oauth_device_codes WHERE user_id = ?").bind(removed.userId).first<{ status: string }>();
+    expect(row?.status).toBe("denied");
+  });
+
+  it("re-check the approver's membership and role at the device code exchange", async () => {
+    const admin = await signUp("Ann Admin");
+    await addMember(org, admin.userId);
+    await env.DB.prepare("UPDATE members SET role = 'admin' WHERE user_id = ?").bind(admin.userId).run();
+    const device = await requestDeviceCode({ scope: "keygate:keys:write", org_id: org });
+    expect((await decide(admin, device.user_code, "approve")).status).toBe(200);
+    // Demoted (or removed) behind better-auth's back: only the exchange can notice.
+    await env.DB.prepare("UPDATE members SET role = 'member' WHERE user_id = ?").bind(admin.userId).run();
+    await expectOAuthError(await pollToken(device.device_code), 400, "access_denied");
+    await expectOAuthError(await pollToken(device.device_code), 400, "access_denied");
+    expect(await env.DB.prepare("SELECT count(*) AS n FROM oauth_tokens WHERE user_id = ?").bind(admin.userId).first("n")).toBe(0);
+  });
+
+  it("narrow a device code's approved scopes to the approver's role at the exchange", async () => {
+    const admin = await signUp("Ned Narrowed");
+    await addMember(org, admin.userId);
+    await env.DB.prepare("UPDATE members SET role = 'admin' WHERE user_id = ?").bind(admin.userId).run();
+    const device = await requestDeviceCode({ scope: "content:read keygate:keys:write", org_id: org });
+    expect((await decide(admin, device.user_code, "approve")).status).toBe(200);
+    await env.DB.prepare("UPDATE members SET role = 'member' WHERE user_id = ?").bind(admin.userId).run();
+    const res = await pollToken(device.device_code);
+    expect(res.status).toBe(200);
+    expect((await json<TokenResponse>(res)).scope).toBe("content:read");
+  });
+
   it("issue nothing to a rotation that loses the race against reuse detection", async () => {
     const tokens = await authorizeDevice(owner, org, "content:read");
     const original = await env.DB.prepare("SELECT id, family_id FROM oauth_tokens WHERE kind = 'refresh' AND revoked_at IS NULL AND used_at IS NULL ORDER BY id DESC LIMIT 1").first<{ id: string; family_id: string }>();
@@ -256,7 +299,7 @@ describe("POST /_keygate/oauth/revoke (RFC 7009)", () => {
   it("ends an access token at once in this Worker", async () => {
     const tokens = await authorizeDevice(owner, org, "content:read");
     expect((await call("/api/v1/site/pages", { headers: bearer(tokens.access_token) })).status).toBe(200);
-    expect((await oauthPost("/revoke", { token: tokens.access_token, token_type_hint: "access_token" })).status).toBe(200);
+    expect((await oauthPost("/revoke", { token: tokens.access_token, token_type_hint: "access_token", client_id: CLIENT_ID })).status).toBe(200);
     const res = await call("/api/v1/site/pages", { headers: bearer(tokens.access_token) });
     expect(res.status).toBe(401);
     expect(res.headers.get("www-authenticate")).toBe('Bearer error="invalid_token"');
@@ -267,13 +310,32 @@ describe("POST /_keygate/oauth/revoke (RFC 7009)", () => {
   it("ends a refresh token's whole family", async () => {
     const tokens = await authorizeDevice(owner, org, "content:read");
     expect((await call("/api/v1/site/pages", { headers: bearer(tokens.access_token) })).status).toBe(200);
-    expect((await oauthPost("/revoke", { token: tokens.refresh_token }, true)).status).toBe(200);
+    expect((await oauthPost("/revoke", { token: tokens.refresh_token, client_id: CLIENT_ID }, true)).status).toBe(200);
     expect((await call("/api/v1/site/pages", { headers: bearer(tokens.access_token) })).status).toBe(401);
     await expectOAuthError(await refresh(tokens.refresh_token), 400, "invalid_grant");
   });
 
   it("answers 200 for unknown tokens", async () => {
-    expect((await oauthPost("/revoke", { token: "not-a-token" })).status).toBe(200);
+    expect((await oauthPost("/revoke", { token: "not-a-token", client_id: CLIENT_ID })).status).toBe(200);
+  });
+
+  it("ignores an unknown token_type_hint (RFC 7009 §2.1)", async () => {
+    const tokens = await authorizeDevice(owner, org, "content:read");
+    const res = await oauthPost("/revoke", { token: tokens.access_token, token_type_hint: "id_token", client_id: CLIENT_ID });
+    expect(res.status).toBe(200);
+    expect((await call("/api/v1/site/pages", { headers: bearer(tokens.access_token) })).status).toBe(401);
+  });
+
+  it("refuses to revoke a token issued to another client, which keeps working", async () => {
+    const tokens = await authorizeDevice(owner, org, "content:read");
+    await expectOAuthError(await oauthPost("/revoke", { token: tokens.refresh_token, client_id: "other-client" }), 400, "unauthorized_client");
+    expect((await call("/api/v1/site/pages", { headers: bearer(tokens.access_token) })).status).toBe(200);
+    expect((await refresh(tokens.refresh_token)).status).toBe(200);
+  });
+
+  it("needs the client_id of the sending client (401 invalid_client)", async () => {
+    const tokens = await authorizeDevice(owner, org, "content:read");
+    await expectOAuthError(await oauthPost("/revoke", { token: tokens.access_token }), 401, "invalid_client");
   });
 });
 
@@ -292,6 +354,13 @@ describe("GET /_keygate/oauth/userinfo", () => {
       client_id: CLIENT_ID,
     });
     expect(Date.parse(String(data.expires_at)) - Date.now()).toBeGreaterThan(3_500_000);
+  });
+
+  it("carries a top-level string sub and email, as OAuth and OpenID clients require", async () => {
+    const tokens = await authorizeDevice(owner, org, "content:read");
+    const res = await call("/_keygate/oauth/userinfo", { headers: bearer(tokens.access_token) });
+    expect(res.headers.get("content-type")).toMatch(/^application\/json/);
+    expect(await json(res)).toMatchObject({ sub: owner.userId, email: owner.email });
   });
 
   it("answers 401 invalid token with the RFC 6750 challenge", async () => {

@@ -4,7 +4,7 @@
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import { addMember, createOrgAs, type DashboardUser, signUp } from "../helpers/auth";
-import { pollToken, requestDeviceCode } from "../helpers/oauth";
+import { deviceConsentToken, pollToken, requestDeviceCode } from "../helpers/oauth";
 import { BASE, call } from "../helpers/worker";
 
 let owner: DashboardUser;
@@ -28,11 +28,24 @@ describe("GET /_keygate/oauth/device", () => {
     const res = await page("BCDF-GHJK");
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toMatch(/^text\/html/);
-    expect(res.headers.get("content-security-policy")).toContain("frame-ancestors 'none'");
     expect(res.headers.get("cache-control")).toBe("no-store");
     const body = await res.text();
     expect(body).toContain('type="password"');
-    expect(body).toContain("/_keygate/auth/sign-in/email");
+    expect(body).toContain('action="/_keygate/oauth/sign-in"');
+    expect(body).toContain('name="return_to" value="/_keygate/oauth/device?user_code=BCDF-GHJK"');
+  });
+
+  it("sends a strict CSP, no framing, and a referrer policy under which browsers send the form's Origin", async () => {
+    const device = await requestDeviceCode({ scope: "content:read", org_id: org });
+    for (const res of [await page("BCDF-GHJK"), await page(undefined, owner), await page(device.user_code, owner)]) {
+      expect(res.headers.get("content-security-policy")).toBe(
+        "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+      );
+      expect(res.headers.get("x-frame-options")).toBe("DENY");
+      // With no-referrer, Chromium posts the form with Origin: null.
+      expect(res.headers.get("referrer-policy")).toBe("same-origin");
+      expect(await res.text()).not.toContain("<script");
+    }
   });
 
   it("shows the client, the org and each scope with its catalog description", async () => {
@@ -76,17 +89,18 @@ describe("GET /_keygate/oauth/device", () => {
 });
 
 describe("POST /_keygate/oauth/device (browser form)", () => {
-  function submit(user: DashboardUser, fields: Record<string, string>, origin = BASE): Promise<Response> {
+  function submit(user: DashboardUser, fields: Record<string, string>, headers: Record<string, string> = { origin: BASE }): Promise<Response> {
     return call("/_keygate/oauth/device", {
       method: "POST",
-      headers: { "content-type": "application/x-www-form-urlencoded", cookie: user.cookie, origin },
+      headers: { "content-type": "application/x-www-form-urlencoded", cookie: user.cookie, ...headers },
       body: new URLSearchParams(fields).toString(),
     });
   }
 
   it("approves and answers a page; the device then gets its tokens", async () => {
     const device = await requestDeviceCode({ scope: "content:read" });
-    const res = await submit(owner, { user_code: device.user_code, action: "approve", org_id: org });
+    const form_token = await deviceConsentToken(owner, device.user_code);
+    const res = await submit(owner, { user_code: device.user_code, action: "approve", org_id: org, form_token });
     expect(res.status).toBe(200);
     expect(await res.text()).toContain("Device connected");
     expect((await pollToken(device.device_code)).status).toBe(200);
@@ -94,15 +108,84 @@ describe("POST /_keygate/oauth/device (browser form)", () => {
 
   it("answers a refused decision with a page explaining why", async () => {
     const device = await requestDeviceCode({ scope: "keygate:keys:write", org_id: org });
-    const res = await submit(member, { user_code: device.user_code, action: "approve" });
+    const form_token = await deviceConsentToken(member, device.user_code);
+    const res = await submit(member, { user_code: device.user_code, action: "approve", form_token });
     expect(res.status).toBe(403);
     expect(await res.text()).toContain("may grant none of the requested scopes");
   });
 
   it("refuses a form posted from another site", async () => {
     const device = await requestDeviceCode({ scope: "content:read", org_id: org });
-    const res = await submit(owner, { user_code: device.user_code, action: "approve" }, "https://evil.example");
+    const form_token = await deviceConsentToken(owner, device.user_code);
+    const res = await submit(owner, { user_code: device.user_code, action: "approve", form_token }, { origin: "https://evil.example" });
     expect(res.status).toBe(403);
     expect(await res.text()).toContain("origin_not_allowed");
+  });
+
+  it("accepts Origin: null only with Sec-Fetch-Site: same-origin (a browser's own form)", async () => {
+    const device = await requestDeviceCode({ scope: "content:read", org_id: org });
+    const form_token = await deviceConsentToken(owner, device.user_code);
+    const fields = { user_code: device.user_code, action: "approve", form_token };
+    for (const site of ["cross-site", "same-site", "none"]) {
+      expect((await submit(owner, fields, { origin: "null", "sec-fetch-site": site })).status).toBe(403);
+    }
+    expect((await submit(owner, fields, { origin: "null" })).status).toBe(403);
+    const res = await submit(owner, fields, { origin: "null", "sec-fetch-site": "same-origin" });
+    expect(res.status).toBe(200);
+    expect((await pollToken(device.device_code)).status).toBe(200);
+  });
+
+  it("refuses a form without the page's form token, or with another session's or code's", async () => {
+    const device = await requestDeviceCode({ scope: "content:read", org_id: org });
+    const other = await requestDeviceCode({ scope: "content:read", org_id: org });
+    const fields = { user_code: device.user_code, action: "approve" };
+    const tokens = ["", "x".repeat(43), await deviceConsentToken(member, device.user_code), await deviceConsentToken(owner, other.user_code)];
+    for (const form_token of tokens) {
+      const res = await submit(owner, { ...fields, form_token });
+      expect(res.status).toBe(403);
+      expect(await res.text()).toContain("reload the page");
+    }
+    await expect(pollToken(device.device_code).then((r) => r.json())).resolves.toMatchObject({ error: "authorization_pending" });
+  });
+});
+
+describe("POST /_keygate/oauth/sign-in", () => {
+  function signInForm(fields: Record<string, string>, origin = BASE): Promise<Response> {
+    return call("/_keygate/oauth/sign-in", {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded", origin },
+      body: new URLSearchParams(fields).toString(),
+      redirect: "manual",
+    });
+  }
+
+  it("signs in and redirects back with better-auth's session cookie", async () => {
+    const res = await signInForm({ email: owner.email, password: "correct horse battery staple", return_to: "/_keygate/oauth/device?user_code=BCDF-GHJK" });
+    expect(res.status).toBe(303);
+    expect(res.headers.get("location")).toBe("/_keygate/oauth/device?user_code=BCDF-GHJK");
+    const cookie = res.headers.getSetCookie().find((line) => line.startsWith("__Secure-better-auth.session_token="));
+    expect(cookie).toBeDefined();
+    const signedIn = await call("/_keygate/oauth/device", { headers: { cookie: cookie!.split(";", 1)[0]! } });
+    expect(await signedIn.text()).toContain("Connect a device");
+  });
+
+  it("shows the form again with 401 for a wrong password, setting no cookie", async () => {
+    const res = await signInForm({ email: owner.email, password: "wrong password", return_to: "/_keygate/oauth/device" });
+    expect(res.status).toBe(401);
+    expect(res.headers.getSetCookie()).toEqual([]);
+    expect(await res.text()).toContain("Sign-in failed");
+  });
+
+  it("never returns to a page outside /_keygate/oauth (open redirect)", async () => {
+    for (const return_to of ["https://evil.example/", "//evil.example/", "/_keygate/oauth/\\evil.example", "/api/v1/site/pages"]) {
+      const res = await signInForm({ email: owner.email, password: "correct horse battery staple", return_to });
+      expect(res.status).toBe(401);
+      expect(res.headers.get("location")).toBeNull();
+    }
+  });
+
+  it("refuses a sign-in posted from another site (login CSRF)", async () => {
+    const res = await signInForm({ email: owner.email, password: "correct horse battery staple", return_to: "/_keygate/oauth/device" }, "https://evil.example");
+    expect(res.status).toBe(403);
   });
 });
