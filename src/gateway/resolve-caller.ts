@@ -16,6 +16,7 @@ import { cacheContext } from "./cache-context";
 import { unauthorized } from "./challenge";
 import type { Caller, KeygateEnv } from "./context";
 import { readCredential } from "./credentials";
+import { isTokenForResource } from "../oauth/resource";
 import { verifyAccessToken } from "../oauth/verify";
 
 export interface ResolveCallerOptions {
@@ -59,7 +60,8 @@ async function callerOf(c: Context<KeygateEnv>, options: ResolveCallerOptions): 
       }
       c.set("decider", "oauth");
       const token = await verifyAccessToken(cacheContext(c), c.env, credential.value);
-      if (!token) throw unauthorized(c, "invalid token");
+      // RFC 8707: a token minted for a resource (an MCP route's URL) is good there only.
+      if (!token || (token.resource !== null && !isTokenForResource(token, resourceOf(c.req.url)))) throw unauthorized(c, "invalid token");
       return { kind: "oauth", token };
     }
     case "session": {
@@ -69,6 +71,12 @@ async function callerOf(c: Context<KeygateEnv>, options: ResolveCallerOptions): 
       return { kind: "session", ...session };
     }
   }
+}
+
+/** The resource a request is for: its URL without query or fragment. */
+function resourceOf(url: string): string {
+  const { origin, pathname } = new URL(url);
+  return origin + pathname;
 }
 
 /** The active key for a raw key, `null` when malformed, of the other env or unknown. */

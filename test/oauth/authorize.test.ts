@@ -144,21 +144,35 @@ describe("GET /_keygate/oauth/authorize", () => {
 
 describe("POST /_keygate/oauth/authorize (consent)", () => {
   it("approves: a code, the state and iss at the redirect URI; the code yields tokens for the org, project and resource", async () => {
-    const { code, verifier, location } = await authorizeCode(owner, { client_id: clientId, scope: "content:read", resource: RESOURCE }, `${org}/${project}`);
+    const pages = `${BASE}/api/v1/site/pages`;
+    const { code, verifier, location } = await authorizeCode(owner, { client_id: clientId, scope: "content:read", resource: pages }, `${org}/${project}`);
     expect(code).toMatch(/^kgo_ac_[0-9A-Za-z]{43}$/);
     expect(location.searchParams.get("state")).toBe("st-1");
     expect(location.searchParams.get("iss")).toBe(`${BASE}/_keygate/oauth`);
-    const res = await exchangeCode({ code, verifier, client_id: clientId, resource: RESOURCE });
+    const res = await exchangeCode({ code, verifier, client_id: clientId, resource: pages });
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toMatch(/^application\/json/);
     expect(res.headers.get("cache-control")).toBe("no-store");
     const tokens = await json<TokenResponse>(res);
     expect(tokens).toMatchObject({ token_type: "Bearer", expires_in: 3600, scope: "content:read", org_id: org, project_id: project });
     const rows = await env.DB.prepare("SELECT resource, family_id FROM oauth_tokens WHERE client_id = ? AND project_id = ?").bind(clientId, project).all();
-    expect(rows.results.map((row) => row.resource)).toEqual([RESOURCE, RESOURCE]);
+    expect(rows.results.map((row) => row.resource)).toEqual([pages, pages]);
     const echo = await call(`/api/v1/site/pages?productId=${project}`, { headers: bearer(tokens.access_token) });
     expect(echo.status).toBe(200);
     expect((await json<Echo>(echo)).headers["x-keygate-user-id"]).toBe(owner.userId);
+  });
+
+  it("lets a resource-bound token through at its resource only: other gateway routes and the admin API answer 401 (RFC 8707)", async () => {
+    const { code, verifier } = await authorizeCode(owner, { client_id: clientId, scope: "content:read prompts:read keygate:keys:read", resource: `${BASE}/api/v1/site/pages` }, org);
+    const tokens = await json<TokenResponse>(await exchangeCode({ code, verifier, client_id: clientId }));
+    expect((await call("/api/v1/site/pages?x=1", { headers: bearer(tokens.access_token) })).status).toBe(200);
+    for (const path of ["/api/v1/prompts", "/_keygate/v1/keys"]) {
+      const res = await call(path, { headers: bearer(tokens.access_token) });
+      expect(res.status, path).toBe(401);
+      expect(res.headers.get("www-authenticate")).toBe('Bearer error="invalid_token"');
+    }
+    // Userinfo belongs to the authorization server and answers for any of its tokens.
+    expect((await call("/_keygate/oauth/userinfo", { headers: bearer(tokens.access_token) })).status).toBe(200);
   });
 
   it("exposes the resource on the verified token, as MCP routes check it", async () => {
