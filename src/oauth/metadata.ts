@@ -43,7 +43,8 @@ export function authorizationServerMetadata(workerUrl: URL, catalog: Catalog): R
 /** Mounted at the root, outside `/_keygate`, ahead of the gateway (src/app.ts). */
 export const authorizationServerMetadataRoutes = new Hono<KeygateEnv>();
 
-authorizationServerMetadataRoutes.use(cors({ origin: "*", allowMethods: ["GET"] }));
+// Only on its own paths: this app is mounted at the root, in front of the gateway's CORS.
+for (const path of [METADATA_PATH, `${METADATA_PATH}/*`]) authorizationServerMetadataRoutes.use(path, cors({ origin: "*", allowMethods: ["GET"] }));
 authorizationServerMetadataRoutes.get(`${METADATA_PATH}${OAUTH_ISSUER_PATH}`, metadataResponse);
 authorizationServerMetadataRoutes.get(METADATA_PATH, metadataResponse);
 

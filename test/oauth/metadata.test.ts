@@ -48,6 +48,13 @@ describe("GET /.well-known/oauth-authorization-server", () => {
     expect(res.headers.get("access-control-allow-origin")).toBe("*");
   });
 
+  it("opens CORS on its own paths only, leaving the gateway's routes to the policy's cors", async () => {
+    const preflight = await call("/api/v1/site/pages", { method: "OPTIONS", headers: { origin: "https://evil.test", "access-control-request-method": "GET" } });
+    expect(preflight.headers.get("access-control-allow-origin")).toBeNull();
+    const other = await call("/.well-known/oauth-protected-resource/mcp", { headers: { origin: "https://evil.test" } });
+    expect(other.headers.get("access-control-allow-origin")).not.toBe("*");
+  });
+
   it("answers on the Worker's own origin, not a fixed one", async () => {
     const { exports } = await import("cloudflare:workers");
     const res = await exports.default.fetch(new Request("https://other-host.test/.well-known/oauth-authorization-server"));
