@@ -34,7 +34,7 @@ import { normalizeResource } from "./resource";
 import { grantForCurrentRole, revokeTokenFamily, type TokenGrant } from "./tokens";
 import { generateSecret, hashSecret, isSecretOf } from "./token-format";
 
-export const CODE_TTL_S = 60;
+const CODE_TTL_S = 60;
 export const OAUTH_ISSUER_PATH = "/_keygate/oauth";
 
 /** A valid authorization request. */

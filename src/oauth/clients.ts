@@ -22,8 +22,8 @@ import { newId } from "../ids";
 import { ClientMetadataDocumentSchema, type ClientMetadata } from "../schemas/oauth";
 import { OAuthError } from "./errors";
 
-export const MAX_DOCUMENT_BYTES = 5 * 1024;
-export const FETCH_TIMEOUT_MS = 5_000;
+const MAX_DOCUMENT_BYTES = 5 * 1024;
+const FETCH_TIMEOUT_MS = 5_000;
 
 const SUPPORTED_GRANTS: ReadonlySet<string> = new Set(["authorization_code", "refresh_token"]);
 const LOOPBACK_HOSTS: ReadonlySet<string> = new Set(["localhost", "127.0.0.1", "[::1]"]);
@@ -47,12 +47,12 @@ export interface RegistrationResponse {
   token_endpoint_auth_method: "none";
 }
 
-export function isLoopbackHost(hostname: string): boolean {
+function isLoopbackHost(hostname: string): boolean {
   return LOOPBACK_HOSTS.has(hostname) || /^127(?:\.\d{1,3}){3}$/.test(hostname);
 }
 
 /** Whether `raw` may be a redirect URI: https, or http on a loopback host; no fragment. */
-export function isValidRedirectUri(raw: string): boolean {
+function isValidRedirectUri(raw: string): boolean {
   if (!URL.canParse(raw) || raw.includes("#")) return false;
   const url = new URL(raw);
   if (url.username !== "" || url.password !== "") return false;
@@ -129,7 +129,7 @@ export async function resolveClient(ctx: CacheContext, env: Bindings, clientId: 
 }
 
 /** The URL a client id names as its metadata document, `null` when it may not be fetched. */
-export function metadataDocumentUrl(clientId: string, allowLoopbackHttp: boolean): URL | null {
+function metadataDocumentUrl(clientId: string, allowLoopbackHttp: boolean): URL | null {
   if (!URL.canParse(clientId) || clientId.includes("#")) return null;
   const url = new URL(clientId);
   if (url.username !== "" || url.password !== "" || url.pathname === "/") return null;

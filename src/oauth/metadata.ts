@@ -18,7 +18,7 @@ import { issuerOf, OAUTH_ISSUER_PATH } from "./authorize";
 export const METADATA_PATH = "/.well-known/oauth-authorization-server";
 
 /** The metadata document of the Worker at `workerUrl`. */
-export function authorizationServerMetadata(workerUrl: URL, catalog: Catalog): Record<string, unknown> {
+function authorizationServerMetadata(workerUrl: URL, catalog: Catalog): Record<string, unknown> {
   const issuer = issuerOf(workerUrl);
   return {
     issuer,

@@ -20,8 +20,8 @@ export type Html = HtmlEscapedString | Promise<HtmlEscapedString>;
 
 export const OAUTH_BASE_PATH = "/_keygate/oauth";
 export const DEVICE_PAGE_PATH = `${OAUTH_BASE_PATH}/device`;
-export const SIGN_IN_PATH = `${OAUTH_BASE_PATH}/sign-in`;
-export const STYLESHEET_PATH = `${OAUTH_BASE_PATH}/page.css`;
+const SIGN_IN_PATH = `${OAUTH_BASE_PATH}/sign-in`;
+const STYLESHEET_PATH = `${OAUTH_BASE_PATH}/page.css`;
 
 /**
  * Headers of every page: a strict CSP (nothing but the own stylesheet; forms post to Keygate and

@@ -1,9 +1,10 @@
 /**
  * @module
  * The OAuth endpoints under `/_keygate/oauth` (issuer `<origin>/_keygate/oauth`, metadata in
- * ./metadata): the authorization-code grant with PKCE for MCP and browser clients (./authorize-routes),
- * the device flow (RFC 8628) for CLIs and other input-constrained clients, the token endpoint,
- * RFC 7591 registration, RFC 7009 revocation, userinfo, and Keygate's own pages.
+ * ./metadata): the authorization-code grant with PKCE for MCP and browser clients
+ * (./authorize-routes), the device flow (RFC 8628) for CLIs and other input-constrained clients
+ * (its verification page in ./device-routes), the token endpoint, RFC 7591 registration, RFC 7009
+ * revocation, userinfo, and the pages' sign-in form and stylesheet.
  *
  * | method and path | does |
  * |---|---|
@@ -16,28 +17,27 @@
  * | `GET /device` · `POST /device` | the verification page, and its approve / deny |
  * | `POST /sign-in` · `GET /page.css` | the pages' sign-in form and stylesheet |
  */
-import { Hono, type Context } from "hono";
+import { Hono } from "hono";
 import { cors } from "hono/cors";
-import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { limitBody, parseWith } from "../admin/input";
-import { listMemberships } from "../db/orgs";
-import { KeygateError, zodIssues } from "../errors";
+import { limitBody } from "../admin/input";
+import { zodIssues } from "../errors";
 import { cacheContext } from "../gateway/cache-context";
 import { unauthorized } from "../gateway/challenge";
 import type { KeygateEnv } from "../gateway/context";
 import { bearerToken } from "../gateway/credentials";
 import { loadPolicy } from "../gateway/policy";
-import { ClientMetadataSchema, DEVICE_CODE_GRANT, DeviceCodeInputSchema, DeviceDecisionInputSchema, RevokeInputSchema, TokenInputSchema } from "../schemas/oauth";
+import { ClientMetadataSchema, DEVICE_CODE_GRANT, DeviceCodeInputSchema, RevokeInputSchema, TokenInputSchema } from "../schemas/oauth";
 import { exchangeAuthorizationCode } from "./authorize";
 import { authorizeRoutes } from "./authorize-routes";
 import { registerClient } from "./clients";
 import { parseRequestedScopes } from "./consent";
-import { decideDeviceAuthorization, findPendingDevice, normalizeUserCode, pollDeviceAuthorization, startDeviceAuthorization } from "./device";
+import { pollDeviceAuthorization, startDeviceAuthorization } from "./device";
+import { deviceRoutes } from "./device-routes";
 import { NO_STORE, OAuthError } from "./errors";
-import { assertFormToken, formToken, isTrustedOrigin, requireTrustedOrigin } from "./form-guard";
+import { requireTrustedOrigin } from "./form-guard";
 import { isFormRequest, readOAuthInput, readParams } from "./input";
-import { consentView, DEVICE_PAGE_PATH, enterCodeView, explainError, outcomeView, pageHeaders, STYLESHEET } from "./page";
-import { signedInUser, signInFromForm, signInPage, type SignedInUser } from "./sign-in";
+import { DEVICE_PAGE_PATH, STYLESHEET } from "./page";
+import { signInFromForm } from "./sign-in";
 import { issueTokens, refreshTokens, revokeOAuthToken, type TokenGrant } from "./tokens";
 import { verifyAccessToken } from "./verify";
 
@@ -47,6 +47,7 @@ oauthRoutes.use(limitBody());
 // Endpoints a browser-based client calls from its own origin, without cookies.
 for (const path of ["/token", "/revoke", "/register", "/userinfo"]) oauthRoutes.use(path, cors({ origin: "*", allowMethods: ["GET", "POST"], maxAge: 600 }));
 oauthRoutes.route("/", authorizeRoutes);
+oauthRoutes.route("/", deviceRoutes);
 
 oauthRoutes.post("/register", async (c) => {
   const params = isFormRequest(c) ? null : await readParams(c);
@@ -125,47 +126,3 @@ oauthRoutes.get("/userinfo", async (c) => {
 oauthRoutes.get("/page.css", (c) => c.body(STYLESHEET, 200, { "content-type": "text/css; charset=utf-8", "cache-control": "public, max-age=3600" }));
 
 oauthRoutes.post("/sign-in", requireTrustedOrigin(), signInFromForm);
-
-oauthRoutes.get("/device", async (c) => {
-  const user = await signedInUser(c);
-  if (user === null) return signInPage(c);
-  const typed = c.req.query("user_code");
-  if (typed === undefined) return c.html(enterCodeView(), 200, pageHeaders());
-  const device = await findPendingDevice(c.env.DB, typed, Date.now());
-  if (device === null) return c.html(enterCodeView("That code is unknown, expired or already used."), 200, pageHeaders());
-  const memberships = await listMemberships(c.env.DB, user.userId);
-  const formToken = await deviceFormToken(c, user, device.user_code);
-  return c.html(consentView({ device, memberships, catalog: loadPolicy(c.env).catalog, formToken }), 200, pageHeaders());
-});
-
-/** Approve or deny: a browser form (answered with a page) or JSON (answered with JSON). */
-oauthRoutes.post("/device", async (c) => {
-  const fromForm = isFormRequest(c);
-  try {
-    if (!isTrustedOrigin(c)) throw new KeygateError("FORBIDDEN", "origin_not_allowed");
-    const user = await signedInUser(c);
-    if (user === null) throw unauthorized(c, "invalid session");
-    const params = await readParams(c);
-    if (params === null) throw KeygateError.badRequest([{ path: "(body)", message: "must be a form or a JSON object" }]);
-    const input = parseWith(DeviceDecisionInputSchema, params);
-    // A form can be posted by any site; JSON from another site needs a CORS preflight Keygate never grants.
-    if (fromForm) await assertFormToken(c.env, user.sessionCookie, devicePurpose(input.user_code), input.form_token);
-    const decision = { userCode: input.user_code, userId: user.userId, action: input.action, orgId: input.org_id };
-    const status = await decideDeviceAuthorization(c.env.DB, decision, Date.now());
-    if (!fromForm) return c.json({ ok: true, data: { status } });
-    return status === "approved"
-      ? c.html(outcomeView("Device connected", "You can return to your device."), 200, pageHeaders())
-      : c.html(outcomeView("Request denied", "The device was not given access."), 200, pageHeaders());
-  } catch (error) {
-    if (!fromForm || !(error instanceof KeygateError)) throw error;
-    return c.html(outcomeView("Not done", explainError(error)), error.status as ContentfulStatusCode, pageHeaders());
-  }
-});
-
-function devicePurpose(userCode: string): string {
-  return `device\n${normalizeUserCode(userCode) ?? userCode}`;
-}
-
-function deviceFormToken(c: Context<KeygateEnv>, user: SignedInUser, userCode: string): Promise<string> {
-  return formToken(c.env, user.sessionCookie, devicePurpose(userCode));
-}

@@ -30,7 +30,7 @@ export async function signedInUser(c: Context<KeygateEnv>): Promise<SignedInUser
 }
 
 /** The path and query of this request, where sign-in returns to. */
-export function returnPath(c: Context): string {
+function returnPath(c: Context): string {
   const url = new URL(c.req.url);
   return url.pathname + url.search;
 }

@@ -162,6 +162,6 @@ export async function revokeMemberTokens(env: Bindings, userId: string, orgId: s
 }
 
 /** Whether a token's stored resource is `requested` (both normalized as URLs). */
-export function sameResource(stored: string | null, requested: string): boolean {
+function sameResource(stored: string | null, requested: string): boolean {
   return stored !== null && stored === normalizeResource(requested);
 }
