@@ -25,7 +25,7 @@ export interface AuthorizeViewInput {
 export function authorizeView({ request, memberships, projects, catalog, formToken }: AuthorizeViewInput): Html {
   const { client, fields } = request;
   const redirectOrigin = new URL(request.redirectUri).origin;
-  const role = memberships.length === 1 && projects.length === 0 ? memberships[0]!.role : undefined;
+  const role = memberships.length === 1 ? memberships[0]!.role : undefined;
   const hidden = Object.entries(fields).map(([name, value]) => (value === undefined ? "" : html`<input type="hidden" name="${name}" value="${value}">`));
   return layout(
     "Authorize an application",

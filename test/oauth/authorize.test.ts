@@ -133,6 +133,17 @@ describe("GET /_keygate/oauth/authorize", () => {
     }
   });
 
+  it("judges scopes by the role of a user's one org, also when the org has projects to pick", async () => {
+    const { challenge } = await pkcePair();
+    const params = { client_id: clientId, scope: "content:read keygate:keys:write", code_challenge: challenge };
+    const forMember = await (await authorizePage(params, member)).text();
+    expect(forMember).toMatch(/<code>keygate:keys:write<\/code>[^<]*— not grantable/);
+    expect(forMember).not.toMatch(/<code>content:read<\/code>[^<]*— not grantable/);
+    const forOwner = await (await authorizePage(params, owner)).text();
+    expect(forOwner).toContain(`<option value="${org}/${project}">`);
+    expect(forOwner).not.toMatch(/<code>keygate:keys:write<\/code>[^<]*—/);
+  });
+
   it("escapes a hostile client name", async () => {
     const hostile = await registerClient({ client_name: `<img src=x onerror="alert(1)">` });
     const { challenge } = await pkcePair();
