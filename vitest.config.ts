@@ -21,6 +21,8 @@ export default defineConfig(async () => {
                   BETTER_AUTH_URL: "https://gw.test",
                   ECHO: "1",
                 },
+                // A second D1 for the audit tables' own-database mode (AUDIT_DB, test/consumer/audit-db.test.ts).
+                d1Databases: { AUDIT_DB_SPLIT: "keygate-audit-split" },
                 // Deliver audit batches at once, so end-to-end tests see rows without waiting 5 s.
                 queueConsumers: {
                   "keygate-audit": { maxBatchSize: 100, maxBatchTimeout: 0.05, maxRetries: 5, deadLetterQueue: "keygate-audit-dlq" },

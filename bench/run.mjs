@@ -577,6 +577,7 @@ async function main() {
       config,
       script: consumerScript,
       d1: { DB: "bench-consumer" },
+      r2: { AUDIT_ARCHIVE: "bench-archive" },
       persistDir: opts.persist ? join(runDir, "state-consumer") : undefined,
       onLog,
     });
@@ -586,7 +587,8 @@ async function main() {
     consumer = await runConsumer(instance.url, { rounds: opts.consumerRounds, events: opts.consumerEvents, keys: 100, warmupEvents: 500, log });
     log(
       `  batched ${consumer.batched.eventsPerS} events/s, single ${consumer.single.eventsPerS} events/s: ${consumer.ratio}× (rounds ${consumer.ratioRange.join("–")}×; Worker-side ${consumer.workerRatio}×)` +
-        (consumer.batched.bytesPerEvent !== null ? `; ${consumer.batched.bytesPerEvent} B/event stored (batched), ${consumer.single.bytesPerEvent} (single)` : ""),
+        (consumer.batched.bytesPerEvent !== null ? `; ${consumer.batched.bytesPerEvent} B/event stored (batched), ${consumer.single.bytesPerEvent} (single)` : "") +
+        `; archive ${consumer.batched.archiveBytesPerEvent} B/event in R2`,
     );
     const i = cleanups.findIndex((c) => c.name === "bench-consumer");
     if (i >= 0) await cleanups.splice(i, 1)[0].stop();
@@ -629,7 +631,7 @@ async function main() {
   log(`wrote ${["results.md", "results.json", "results.svg"].map((f) => relative(REPO, join(opts.out, f))).join(", ")}`);
   for (const t of results.targets) log(`  ${t.status.padEnd(14)} ${t.name}: ${t.measured}`);
   if (consumer) {
-    log(`  audit consumer → D1: batches of 100 ${consumer.batched.eventsPerS} events/s vs one INSERT per event ${consumer.single.eventsPerS} events/s = ${consumer.ratio}×`);
+    log(`  audit consumer → D1 + R2 archive: batches of 100 ${consumer.batched.eventsPerS} events/s vs one INSERT per event ${consumer.single.eventsPerS} events/s = ${consumer.ratio}×; ${consumer.batched.bytesPerEvent} B/event in D1, ${consumer.batched.archiveBytesPerEvent} B/event in R2`);
   }
 }
 

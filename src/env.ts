@@ -9,11 +9,15 @@ import type { AuditMessage } from "./schemas/audit-event";
  * Bindings and vars: `Env` is generated from wrangler.toml (`npm run cf-typegen`, checked in CI);
  * secrets and the vars wrangler.toml leaves unset are typed here.
  */
-export interface Bindings extends Omit<Env, "AUDIT_QUEUE" | "KEY_ENV" | "KEY_CACHE_TTL_S" | "AUDIT_RETENTION_DAYS"> {
+export interface Bindings extends Omit<Env, "AUDIT_QUEUE" | "KEY_ENV" | "KEY_CACHE_TTL_S" | "AUDIT_RETENTION_DAYS" | "AUDIT_HOT_DAYS"> {
   AUDIT_QUEUE: Queue<AuditMessage>;
   KEY_ENV?: string;
   KEY_CACHE_TTL_S?: string;
   AUDIT_RETENTION_DAYS?: string;
+  AUDIT_HOT_DAYS?: string;
+  AUDIT_HOT_MAX_EVENTS?: string;
+  /** Optional: the audit tables' own D1 database; without it they live in DB (src/db/audit-db.ts). */
+  AUDIT_DB?: D1Database;
   /** Secret: the operator's admin API token (and its successor during rotation). */
   ADMIN_TOKEN?: string;
   ADMIN_TOKEN_NEXT?: string;

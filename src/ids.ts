@@ -52,3 +52,11 @@ function incrementRandom(): void {
 export function idFloor(prefix: IdPrefix, ms: number): string {
   return `${prefix}_${encodeTime(ms)}${ALPHABET[0]!.repeat(RANDOM_LEN)}`;
 }
+
+/** The millisecond time encoded in a K-sortable id (its first 10 characters after the prefix). */
+export function idTime(id: string): number {
+  const time = id.slice(id.indexOf("_") + 1, id.indexOf("_") + 1 + TIME_LEN);
+  let ms = 0;
+  for (const char of time) ms = ms * 32 + ALPHABET.indexOf(char);
+  return ms;
+}

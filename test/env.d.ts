@@ -5,6 +5,7 @@ declare global {
   namespace Cloudflare {
     interface Env extends Bindings {
       TEST_MIGRATIONS: D1Migration[];
+      AUDIT_DB_SPLIT: D1Database;
     }
     interface GlobalProps {
       mainModule: typeof import("../src/index");

@@ -1,7 +1,8 @@
 /**
  * @module
- * Bench-only Worker for the audit consumer's write rate into local D1. Never deployed; it runs in
- * its own Miniflare instance with a fresh D1 that has `migrations/*.sql` applied.
+ * Bench-only Worker for the audit consumer's write rate into local D1 and the R2 archive. Never
+ * deployed; it runs in its own Miniflare instance with a fresh D1 that has `migrations/*.sql`
+ * applied and a fresh local R2 bucket.
  *
  * - `POST /setup?keys=K`: one org and K API keys (Keygate's own `insertOrg`, `insertKey`), so the
  *   consumer's `last_used_at` update has rows to move.
@@ -15,8 +16,8 @@
  *   - `single`: the naive baseline, one `INSERT INTO audit_events (…) VALUES (?, …)` per event with
  *     the same columns, awaited one by one (no `last_used_at` update).
  *   Answers the Worker-side elapsed ms (workerd's clock moves on every awaited D1 call, so it
- *   spans first write to last write), the rows added (checked), and D1's `size_after` before and
- *   after, for stored bytes per event.
+ *   spans first write to last write), the rows added (checked), D1's `size_after` before and
+ *   after, for stored bytes per event, and the bytes the run added to the archive.
  */
 import { consumeAuditBatch } from "../../src/consumer/audit-consumer";
 import { insertKey } from "../../src/db/keys";
@@ -120,11 +121,13 @@ function prepare(count: number): Response {
 }
 
 /** A MessageBatch as the Queues runtime hands it to the consumer, counting acks and retries. */
-function fakeBatch(events: readonly AuditEvent[], seq: number) {
+function fakeBatch(events: readonly AuditEvent[]) {
   const counts = { acked: 0, retried: 0 };
   const timestamp = new Date();
-  const messages = events.map((event, i) => ({
-    id: `msg-${seq}-${i}`,
+  const messages = events.map((event) => ({
+    // Fresh per event: the archive names objects after the message ids, so reused ids would
+    // rewrite earlier runs' objects instead of adding to the archive.
+    id: `msg-${event.id}`,
     timestamp,
     body: { events: [event] },
     attempts: 1,
@@ -156,7 +159,7 @@ async function writeSingle(env: Bindings, events: readonly AuditEvent[]): Promis
 async function writeBatched(env: Bindings, events: readonly AuditEvent[]): Promise<string | null> {
   for (let i = 0; i < events.length; i += MESSAGES_PER_BATCH) {
     const slice = events.slice(i, i + MESSAGES_PER_BATCH);
-    const { batch, counts } = fakeBatch(slice, i);
+    const { batch, counts } = fakeBatch(slice);
     await consumeAuditBatch(batch, env);
     if (counts.acked !== slice.length || counts.retried !== 0) {
       return `batch at ${i}: ${counts.acked} acked, ${counts.retried} retried of ${slice.length} (see the workerd log)`;
@@ -168,6 +171,18 @@ async function writeBatched(env: Bindings, events: readonly AuditEvent[]): Promi
 async function sizeNow(env: Bindings): Promise<number | null> {
   const result = await env.DB.prepare("SELECT 1").run();
   return typeof result.meta.size_after === "number" ? result.meta.size_after : null;
+}
+
+/** Bytes of every object in the archive (gzip NDJSON as stored). */
+async function archiveBytes(env: Bindings): Promise<number> {
+  let bytes = 0;
+  let cursor: string | undefined;
+  do {
+    const page = await env.AUDIT_ARCHIVE.list({ prefix: "events/", cursor });
+    for (const object of page.objects) bytes += object.size;
+    cursor = page.truncated ? page.cursor : undefined;
+  } while (cursor);
+  return bytes;
 }
 
 async function countRows(env: Bindings): Promise<number> {
@@ -182,6 +197,7 @@ async function run(env: Bindings, mode: string): Promise<Response> {
   pending = [];
   const rowsBefore = await countRows(env);
   const sizeBefore = await sizeNow(env);
+  const archiveBefore = await archiveBytes(env);
   // The clock stands still during JavaScript and moves on I/O: the reading after the size query
   // is the moment it answered, and the reading after the last write is when that write answered.
   const started = Date.now();
@@ -189,10 +205,11 @@ async function run(env: Bindings, mode: string): Promise<Response> {
   const elapsedMs = Date.now() - started;
   if (problem) return fail(500, problem);
   const sizeAfter = await sizeNow(env);
+  const archived = (await archiveBytes(env)) - archiveBefore;
   const rowsAdded = (await countRows(env)) - rowsBefore;
   if (rowsAdded !== events.length) return fail(500, `${mode}: ${rowsAdded} rows added for ${events.length} events`);
   const touched = await env.DB.prepare("SELECT count(*) AS n FROM api_keys WHERE org_id = ? AND last_used_at IS NOT NULL").bind(org!).first<{ n: number }>();
-  return Response.json({ mode, events: events.length, elapsedMs, rowsAdded, sizeBefore, sizeAfter, keysTouched: touched?.n ?? 0 });
+  return Response.json({ mode, events: events.length, elapsedMs, rowsAdded, sizeBefore, sizeAfter, archiveBytes: archived, keysTouched: touched?.n ?? 0 });
 }
 
 export default {

@@ -1,6 +1,7 @@
-// The audit consumer's write rate into local D1 (bench/consumer/worker.ts): the real queue handler
-// with batches of 100 events against one awaited INSERT per event, alternated over rounds in the
-// same D1, timed from Node (wall clock of the call that writes) and inside the Worker.
+// The audit consumer's write rate into local D1 and the R2 archive (bench/consumer/worker.ts): the
+// real queue handler with batches of 100 events (D1 events + rollups, then one gzip NDJSON object
+// in R2) against one awaited INSERT per event, alternated over rounds in the same D1, timed from
+// Node (wall clock of the call that writes) and inside the Worker.
 import { median, minMax, round } from "./stats.mjs";
 
 async function post(base, path, timeoutMs = 300_000) {
@@ -24,6 +25,7 @@ async function once(base, mode, events) {
     eventsPerS: round((body.events * 1000) / wallMs, 0),
     workerEventsPerS: body.elapsedMs > 0 ? round((body.events * 1000) / body.elapsedMs, 0) : null,
     bytesPerEvent: bytes === null ? null : round(bytes / body.events, 0),
+    archiveBytesPerEvent: round(body.archiveBytes / body.events, 1),
     keysTouched: body.keysTouched,
   };
 }
@@ -46,7 +48,8 @@ export async function runConsumer(base, { rounds, events, keys, warmupEvents, lo
       round_[mode] = x;
       log(
         `  round ${r + 1} ${mode.padEnd(7)} ${String(x.eventsPerS).padStart(7)} events/s wall (${x.wallMs} ms), ${String(x.workerEventsPerS ?? "–").padStart(7)} in the Worker` +
-          (x.bytesPerEvent !== null ? `, ${x.bytesPerEvent} B/event stored` : ""),
+          (x.bytesPerEvent !== null ? `, ${x.bytesPerEvent} B/event stored` : "") +
+          (x.archiveBytesPerEvent > 0 ? `, ${x.archiveBytesPerEvent} B/event in R2` : ""),
       );
     }
     round_.ratio = round_.batched.eventsPerS / round_.single.eventsPerS;
@@ -59,6 +62,7 @@ export async function runConsumer(base, { rounds, events, keys, warmupEvents, lo
     eventsPerSRange: minMax(per(mode, "eventsPerS")),
     workerEventsPerS: round(median(per(mode, "workerEventsPerS")), 0),
     bytesPerEvent: round(median(per(mode, "bytesPerEvent")), 0),
+    archiveBytesPerEvent: round(median(per(mode, "archiveBytesPerEvent")), 1),
   });
   const last = runs.at(-1);
   return {
@@ -67,7 +71,7 @@ export async function runConsumer(base, { rounds, events, keys, warmupEvents, lo
       eventsPerRun: events,
       keys,
       messagesPerBatch: 100,
-      batched: "consumeAuditBatch (src/consumer/audit-consumer.ts) on fake MessageBatches of 100 messages × 1 event, one after the other: per batch one D1 batch (INSERT … SELECT FROM json_each + last_used_at UPDATE)",
+      batched: "consumeAuditBatch (src/consumer/audit-consumer.ts) on fake MessageBatches of 100 messages × 1 event, one after the other: per batch one D1 batch (staging INSERT … SELECT FROM json_each, events, minute/hour/scope rollups, last_used_at UPDATE), then one gzip NDJSON object in R2 (the archive on)",
       single: "one INSERT INTO audit_events (24 columns) VALUES (?, …) per event, each awaited before the next; no last_used_at update",
     },
     batched: summary("batched"),

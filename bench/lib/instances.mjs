@@ -24,6 +24,7 @@ export function readWranglerConfig(root) {
     vars: Object.fromEntries(Object.entries(config.vars ?? {}).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)])),
     d1: Object.fromEntries((config.d1_databases ?? []).map((db) => [db.binding, db.database_id ?? db.database_name])),
     kv: Object.fromEntries((config.kv_namespaces ?? []).map((ns) => [ns.binding, ns.id ?? ns.binding])),
+    r2: Object.fromEntries((config.r2_buckets ?? []).map((bucket) => [bucket.binding, bucket.bucket_name ?? bucket.binding])),
     queueProducers: Object.fromEntries((config.queues?.producers ?? []).map((p) => [p.binding, { queueName: p.queue }])),
     queueConsumers,
     durableObjects: Object.fromEntries(
@@ -86,6 +87,7 @@ export async function startKeygate({ config, script, seedScript, kvFloorScript, 
         kvNamespaces: config.kv,
         durableObjects: config.durableObjects,
         ratelimits: config.ratelimits,
+        r2Buckets: config.r2,
         ...(queueSinkScript
           ? { serviceBindings: sinkBindings }
           : { queueProducers: config.queueProducers, queueConsumers: config.queueConsumers }),
@@ -132,7 +134,7 @@ export async function startKeygate({ config, script, seedScript, kvFloorScript, 
 }
 
 /** A single-Worker instance (the peers and the micro-benchmark Worker). */
-export async function startSingle({ name, config, script, bindings = {}, d1 = {}, persistDir, onLog }) {
+export async function startSingle({ name, config, script, bindings = {}, d1 = {}, r2 = {}, persistDir, onLog }) {
   const mf = miniflare({
     ...SHARED,
     ...logOptions(name, onLog),
@@ -146,6 +148,7 @@ export async function startSingle({ name, config, script, bindings = {}, d1 = {}
         compatibilityFlags: config.compatibilityFlags,
         bindings,
         d1Databases: d1,
+        r2Buckets: r2,
       },
     ],
   });

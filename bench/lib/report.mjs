@@ -222,22 +222,22 @@ export function renderMarkdown(results) {
 function renderConsumer(c) {
   const m = c.method;
   const fmtInt = (v) => (v === null || v === undefined ? "–" : Math.round(v).toLocaleString("en-US"));
-  const lines = ["## Audit consumer → D1", ""];
+  const lines = ["## Audit consumer → D1 and the R2 archive", ""];
   lines.push(
     `Events per second written into a fresh local D1 (in-memory SQLite in workerd, \`migrations/*.sql\` applied) by a bench-only Worker (\`bench/consumer/worker.ts\`). ` +
-      `**batched**: the real queue handler \`consumeAuditBatch\` on message batches of ${m.messagesPerBatch} messages × 1 event, one batch after the other; each batch is one D1 batch (events inserted through \`json_each\`, plus the \`last_used_at\` update of the ${m.keys} keys the events use). ` +
+      `**batched**: the real queue handler \`consumeAuditBatch\` on message batches of ${m.messagesPerBatch} messages × 1 event, one batch after the other; each batch is one D1 batch (events staged through \`json_each\`, stored, counted in the minute/hour/scope rollups, plus the \`last_used_at\` update of the ${m.keys} keys the events use), then one gzip NDJSON object in the local R2 archive. ` +
       "**single**: one `INSERT INTO audit_events … VALUES (?, …)` per event, each awaited (no `last_used_at` update). " +
       `${m.rounds} rounds × ${m.eventsPerRun.toLocaleString("en-US")} events per mode, fresh ids, modes alternated; medians over rounds. ` +
       "Wall: Node's clock around the HTTP call that writes (events are built by an earlier call). Worker: workerd's clock from the first write to the last write's answer. " +
-      "Stored bytes: D1's `size_after` (pages, so rounded) before and after, per event, indexes included.",
+      "Stored bytes: D1's `size_after` (pages, so rounded) before and after, per event, indexes and rollups included; R2: the archive objects' sizes.",
     "",
   );
-  lines.push("| mode | events/s (wall) | min–max over rounds | events/s (Worker) | stored bytes/event |", "|---|---:|---:|---:|---:|");
+  lines.push("| mode | events/s (wall) | min–max over rounds | events/s (Worker) | D1 bytes/event | R2 bytes/event |", "|---|---:|---:|---:|---:|---:|");
   for (const [mode, label] of [["batched", `batches of ${m.messagesPerBatch} (consumeAuditBatch)`], ["single", "one INSERT per event"]]) {
     const x = c[mode];
-    lines.push(`| ${label} | ${fmtInt(x.eventsPerS)} | ${fmtInt(x.eventsPerSRange[0])}–${fmtInt(x.eventsPerSRange[1])} | ${fmtInt(x.workerEventsPerS)} | ${fmtInt(x.bytesPerEvent)} |`);
+    lines.push(`| ${label} | ${fmtInt(x.eventsPerS)} | ${fmtInt(x.eventsPerSRange[0])}–${fmtInt(x.eventsPerSRange[1])} | ${fmtInt(x.workerEventsPerS)} | ${fmtInt(x.bytesPerEvent)} | ${fmtInt(x.archiveBytesPerEvent)} |`);
   }
-  lines.push(`| **ratio batched / single** | **${cell(c.ratio)}×** | ${cell(c.ratioRange[0])}–${cell(c.ratioRange[1])}× | ${cell(c.workerRatio)}× | |`, "");
+  lines.push(`| **ratio batched / single** | **${cell(c.ratio)}×** | ${cell(c.ratioRange[0])}–${cell(c.ratioRange[1])}× | ${cell(c.workerRatio)}× | | |`, "");
   lines.push(`Keys with \`last_used_at\` set after the batched runs: ${c.keysTouched ?? "–"} of ${m.keys}.`, "");
   return lines;
 }

@@ -101,18 +101,18 @@ export const COMMANDS = {
   },
   "audit export": {
     summary: "stream the audit log as NDJSON or CSV",
-    usage: "keygate audit export [--format ndjson|csv] [--since ISO] [--until ISO] [--org ORG_ID] [--key KEY_ID] [--outcome O] [--out FILE]",
+    usage: "keygate audit export [--format ndjson|csv] [--since TIME] [--until TIME] [--org ORG_ID] [--key KEY_ID] [--outcome O] [--out FILE]",
     options: {
       format: { type: "string", value: "<format>", help: "ndjson (default) or csv" },
-      since: { type: "string", value: "<iso>", help: "from this time (inclusive)" },
-      until: { type: "string", value: "<iso>", help: "up to this time (exclusive)" },
+      since: { type: "string", value: "<time>", help: "from this time (inclusive): ISO 8601, or back from now: 30d, 12h, 15m" },
+      until: { type: "string", value: "<time>", help: "up to this time (exclusive): ISO 8601, or back from now" },
       org: { type: "string", value: "<org_id>", help: "only this org (ADMIN_TOKEN)" },
       key: { type: "string", value: "<key_id>", help: "only this key" },
       outcome: { type: "string", value: "<outcome>", help: "allowed, denied or would_deny" },
       out: { type: "string", value: "<file>", help: "write to FILE (complete or not at all) instead of stdout" },
       "api-key": API_KEY,
     },
-    example: "keygate audit export --format csv --since 2026-11-01T00:00:00Z --out audit.csv",
+    example: "keygate audit export --format csv --since 30d --out audit.csv",
   },
 };
 
@@ -239,6 +239,21 @@ export function intFlag(values, name, { min = 0, max = Number.MAX_SAFE_INTEGER }
   const n = Number(raw);
   if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`--${name} must be an integer from ${min} to ${max}, got "${raw}"`, 2);
   return n;
+}
+
+const DURATION_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 7 * 86_400_000 };
+
+/**
+ * A time flag: an ISO 8601 timestamp as given, or a duration back from `now` (`30d`, `12h`, `15m`,
+ * `90s`, `2w`) as the ISO timestamp it names.
+ */
+export function timeFlag(values, name, now) {
+  const raw = values[name];
+  if (raw === undefined) return undefined;
+  const relative = /^(\d{1,6})([smhdw])$/.exec(raw);
+  if (relative) return new Date(now - Number(relative[1]) * DURATION_MS[relative[2]]).toISOString();
+  if (!Number.isNaN(Date.parse(raw)) && /^\d{4}-\d{2}-\d{2}T/.test(raw)) return raw;
+  throw new UsageError(`--${name} must be an ISO 8601 time (2026-11-01T00:00:00Z) or a duration back from now (30d, 12h, 15m), got "${raw}"`, 2);
 }
 
 /** "a:b c:d" or "a:b,c:d" → ["a:b", "c:d"]. */

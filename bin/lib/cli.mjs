@@ -5,6 +5,7 @@ import { HANDLERS } from "./commands.mjs";
 import { loadCredentials } from "./config.mjs";
 import { sleep } from "./device.mjs";
 import { ApiError, createClient, NetworkError, pickAuth, resolveUrl, UsageError } from "./http.mjs";
+import { terminalSafeJson } from "./output.mjs";
 
 /**
  * io: { env, fetch, stdout, stderr (writable streams), sleep, now }; all optional.
@@ -43,7 +44,7 @@ export async function run(argv, io = {}) {
       stdoutStream: stdout,
       out,
       err,
-      json: (value, compact = false) => out(compact ? JSON.stringify(value) : JSON.stringify(value, null, 2)),
+      json: (value, compact = false) => out(terminalSafeJson(compact ? JSON.stringify(value) : JSON.stringify(value, null, 2))),
       client: () => (client ??= createClient({ url, auth, env, fetch: fetchImpl, now })),
     };
     return await HANDLERS[command](ctx);

@@ -5,7 +5,7 @@ import { createWriteStream } from "node:fs";
 import { rename, rm } from "node:fs/promises";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { DEFAULT_SCOPE, intFlag, splitScopes } from "./args.mjs";
+import { DEFAULT_SCOPE, intFlag, splitScopes, timeFlag } from "./args.mjs";
 import { credentialsPath, deleteCredentials, saveCredentials } from "./config.mjs";
 import { pollForToken, requestDeviceCode } from "./device.mjs";
 import { createClient, credentialsFromTokens, DEFAULT_CLIENT_ID, normalizeUrl, oauthForm, UsageError } from "./http.mjs";
@@ -223,7 +223,7 @@ async function auditExport(ctx) {
   const format = v.format ?? "ndjson";
   if (format !== "ndjson" && format !== "csv") throw new UsageError(`--format must be ndjson or csv, got "${format}"`, 2);
   const response = await ctx.client().raw("GET", "/_keygate/v1/audit", {
-    query: { ...auditFilters(v), since: v.since, until: v.until, format },
+    query: { ...auditFilters(v), since: timeFlag(v, "since", ctx.now()), until: timeFlag(v, "until", ctx.now()), format },
     accept: format === "csv" ? "text/csv" : "application/x-ndjson",
   });
   const source = Readable.fromWeb(response.body);

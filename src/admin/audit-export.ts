@@ -1,55 +1,64 @@
 /**
  * @module
- * Streaming audit exports: NDJSON and CSV, produced page by page from D1 so a 100k-row export
- * never sits in memory whole.
+ * Streaming audit exports: NDJSON and CSV, produced as the events arrive from both tiers
+ * (src/audit/query.ts), so an export of any size never sits in memory whole.
  */
 import { AUDIT_EVENT_COLUMNS, type AuditEvent } from "../schemas/audit-event";
 
 export type ExportFormat = "ndjson" | "csv";
 
-/** Pages of events, newest first; an empty page ends the export. */
-export type PageSource = (beforeId: string | undefined) => Promise<AuditEvent[]>;
+/** Events encoded per chunk of the response body. */
+const EVENTS_PER_CHUNK = 500;
 
-/** A byte stream of every event `nextPage` yields, in `format`. */
-export function exportStream(format: ExportFormat, nextPage: PageSource): ReadableStream<Uint8Array> {
+/** A byte stream of every event `events` yields (newest first), in `format`. */
+export function exportStream(format: ExportFormat, events: AsyncIterable<AuditEvent>): ReadableStream<Uint8Array> {
   const encoder = new TextEncoder();
-  let beforeId: string | undefined;
+  const iterator = events[Symbol.asyncIterator]();
   let started = false;
   return new ReadableStream({
     async pull(controller) {
-      if (!started && format === "csv") controller.enqueue(encoder.encode(`${AUDIT_EVENT_COLUMNS.join(",")}\r\n`));
+      const lines: string[] = [];
+      if (!started && format === "csv") lines.push(csvRow(AUDIT_EVENT_COLUMNS));
       started = true;
-      let events: AuditEvent[];
       try {
-        events = await nextPage(beforeId);
+        while (lines.length < EVENTS_PER_CHUNK) {
+          const next = await iterator.next();
+          if (next.done) {
+            if (lines.length > 0) controller.enqueue(encoder.encode(lines.join("")));
+            controller.close();
+            return;
+          }
+          lines.push(format === "csv" ? csvLine(next.value) : `${JSON.stringify(next.value)}\n`);
+        }
       } catch (error) {
         // Abort the body rather than end it: a cut-off export must not look complete.
         console.error(JSON.stringify({ level: "error", msg: "audit export aborted", error: String(error) }));
         controller.error(error);
         return;
       }
-      if (events.length === 0) {
-        controller.close();
-        return;
-      }
-      beforeId = events.at(-1)?.id;
-      const lines = events.map(format === "csv" ? csvLine : (event) => `${JSON.stringify(event)}\n`);
       controller.enqueue(encoder.encode(lines.join("")));
+    },
+    async cancel() {
+      await iterator.return?.();
     },
   });
 }
 
 function csvLine(event: AuditEvent): string {
-  return `${AUDIT_EVENT_COLUMNS.map((column) => csvCell(event[column])).join(",")}\r\n`;
+  return csvRow(AUDIT_EVENT_COLUMNS.map((column) => event[column]));
+}
+
+function csvRow(values: readonly unknown[]): string {
+  return `${values.map(csvCell).join(",")}\r\n`;
 }
 
 /**
- * One CSV cell: RFC 4180 quoting, and a leading `'` on text a spreadsheet would run as a formula
- * (cells starting with `=`, `+`, `-`, `@`, tab or carriage return).
+ * One CSV cell, always quoted (RFC 4180). Text a spreadsheet would run as a formula gets a `'`
+ * before the formula character: at the start of the cell, and after `;`, tab or carriage return,
+ * which spreadsheets may also read as the start of a cell.
  */
 export function csvCell(value: unknown): string {
-  if (value === null || value === undefined) return "";
-  let text = Array.isArray(value) ? value.join(" ") : typeof value === "object" ? JSON.stringify(value) : String(value);
-  if (/^[=+\-@\t\r]/.test(text)) text = `'${text}`;
-  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+  const text = value === null || value === undefined ? "" : Array.isArray(value) ? value.join(" ") : typeof value === "object" ? JSON.stringify(value) : String(value);
+  const neutralised = text.replace(/(^|[;\t\r])(?=[=+\-@\t\r])/g, "$1'");
+  return `"${neutralised.replaceAll('"', '""')}"`;
 }

@@ -1,12 +1,17 @@
 /**
  * @module
- * `/_keygate/v1/audit`: the audit log, newest first, with filters, cursor pages and streamed
- * NDJSON/CSV exports; `/audit/summary` counts events per key, reason, outcome or path (last 7 days
- * unless `since` says otherwise).
+ * `/_keygate/v1/audit`: the audit log over both tiers (the D1 hot window, then the R2 archive),
+ * newest first, with filters, cursor pages and streamed NDJSON/CSV exports; `/audit/summary`
+ * counts events from the rollups (never the raw events) per key, project, reason, outcome or time
+ * bucket; `/audit/scopes` lists the scopes each key's requests exercised (least privilege).
  */
 import { Hono } from "hono";
 import { z } from "zod";
-import { listEvents, SUMMARY_GROUPS, summarizeEvents, type AuditFilter } from "../db/audit";
+import type { ArchiveProgress } from "../audit/archive";
+import { auditEvents, completeOrFail, take } from "../audit/query";
+import { auditDb } from "../db/audit-db";
+import type { AuditFilter } from "../db/audit";
+import { exercisedScopes, MINUTE_ROLLUP_DAYS, ROLLUP_GROUPS, summarizeRollups, type RollupGroup } from "../db/audit-rollups";
 import type { KeygateEnv } from "../gateway/context";
 import { requireScopes } from "../gateway/require-scopes";
 import { OUTCOMES } from "../schemas/audit-event";
@@ -14,12 +19,19 @@ import { OrgIdSchema, ProjectIdSchema, TimestampSchema } from "../schemas/key";
 import { actingOrg, actingProject } from "./actor";
 import { exportStream } from "./audit-export";
 import { readQuery } from "./input";
-import { page, PageQuerySchema } from "./pagination";
+import { encodeCursor, page, PageQuerySchema } from "./pagination";
 
-const EXPORT_PAGE = 1000;
+const DAY_MS = 86_400_000;
 const SUMMARY_LIMIT = 1000;
-/** Without `since`, a summary covers the last 7 days rather than an org's whole history. */
-const DEFAULT_SUMMARY_WINDOW_MS = 7 * 86_400_000;
+/** Without `since`, a summary covers the last 7 days and the scope list the last 30. */
+const DEFAULT_SUMMARY_WINDOW_MS = 7 * DAY_MS;
+const DEFAULT_SCOPES_WINDOW_MS = 30 * DAY_MS;
+/**
+ * R2 operations one request may spend on the archive (Workers allow 1,000 subrequests): a json page
+ * that runs out answers what it has and a cursor that continues where it stopped.
+ */
+const PAGE_ARCHIVE_BUDGET = 200;
+const EXPORT_ARCHIVE_BUDGET = 900;
 
 export const AuditFilterSchema = z.object({
   org_id: OrgIdSchema.optional(),
@@ -36,9 +48,8 @@ export const AuditQuerySchema = PageQuerySchema.extend(AuditFilterSchema.shape).
   format: z.enum(["json", "ndjson", "csv"]).default("json"),
 });
 
-export const SummaryQuerySchema = AuditFilterSchema.extend({
-  group_by: z.enum(Object.keys(SUMMARY_GROUPS) as [keyof typeof SUMMARY_GROUPS, ...(keyof typeof SUMMARY_GROUPS)[]]),
-});
+export const SummaryQuerySchema = AuditFilterSchema.omit({ request_id: true }).extend({ group_by: z.enum(ROLLUP_GROUPS) });
+export const ScopesQuerySchema = AuditFilterSchema.pick({ org_id: true, project_id: true, key_id: true, since: true });
 
 const CONTENT_TYPES = { ndjson: "application/x-ndjson; charset=utf-8", csv: "text/csv; charset=utf-8" };
 
@@ -50,10 +61,15 @@ audit.get("/", async (c) => {
   const { format, limit, cursor, ...query } = readQuery(c, AuditQuerySchema);
   const filter: AuditFilter = { ...query, org_id: actingOrg(c, query.org_id), project_id: actingProject(c, query.project_id) };
   if (format === "json") {
-    const rows = await listEvents(c.env.DB, filter, cursor, limit + 1);
+    const progress: ArchiveProgress = { budget: PAGE_ARCHIVE_BUDGET };
+    const rows = await take(auditEvents(c.env, filter, cursor, progress), limit + 1);
+    if (rows.length <= limit && progress.resumeBefore !== undefined) {
+      return c.json({ ok: true, data: rows, next_cursor: encodeCursor(progress.resumeBefore) });
+    }
     return c.json({ ok: true, ...page(rows, limit, (row) => row.id) });
   }
-  const body = exportStream(format, (beforeId) => listEvents(c.env.DB, filter, beforeId ?? cursor, EXPORT_PAGE));
+  const progress: ArchiveProgress = { budget: EXPORT_ARCHIVE_BUDGET };
+  const body = exportStream(format, completeOrFail(auditEvents(c.env, filter, cursor, progress), progress));
   return c.body(body, 200, {
     "content-type": CONTENT_TYPES[format],
     "content-disposition": `attachment; filename="keygate-audit.${format}"`,
@@ -61,9 +77,26 @@ audit.get("/", async (c) => {
 });
 
 audit.get("/summary", async (c) => {
-  const { group_by, ...query } = readQuery(c, SummaryQuerySchema);
-  const since = query.since ?? new Date(Date.now() - DEFAULT_SUMMARY_WINDOW_MS).toISOString();
-  const filter: AuditFilter = { ...query, since, org_id: actingOrg(c, query.org_id), project_id: actingProject(c, query.project_id) };
-  const groups = await summarizeEvents(c.env.DB, filter, group_by, SUMMARY_LIMIT);
-  return c.json({ ok: true, data: { group_by, groups } });
+  const { group_by, outcome, ...query } = readQuery(c, SummaryQuerySchema);
+  const now = Date.now();
+  const since = query.since ?? new Date(now - DEFAULT_SUMMARY_WINDOW_MS).toISOString();
+  const filter = { ...query, since, org_id: actingOrg(c, query.org_id), project_id: actingProject(c, query.project_id) };
+  const unit = rollupUnit(group_by, since, now);
+  const groups = await summarizeRollups(auditDb(c.env), filter, group_by, { unit, outcome, limit: SUMMARY_LIMIT });
+  return c.json({ ok: true, data: { group_by, unit, since, until: query.until ?? null, groups } });
 });
+
+audit.get("/scopes", async (c) => {
+  const query = readQuery(c, ScopesQuerySchema);
+  const since = query.since ?? new Date(Date.now() - DEFAULT_SCOPES_WINDOW_MS).toISOString();
+  const filter = { ...query, since, org_id: actingOrg(c, query.org_id), project_id: actingProject(c, query.project_id) };
+  const data = await exercisedScopes(auditDb(c.env), filter, SUMMARY_LIMIT);
+  return c.json({ ok: true, data });
+});
+
+/** Minute rollups while they cover the range (they are kept 3 days), else hourly ones. */
+function rollupUnit(groupBy: RollupGroup, since: string, now: number): "minute" | "hour" {
+  if (groupBy === "minute") return "minute";
+  if (groupBy === "hour" || groupBy === "day") return "hour";
+  return Date.parse(since) >= now - (MINUTE_ROLLUP_DAYS - 1) * DAY_MS ? "minute" : "hour";
+}

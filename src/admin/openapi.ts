@@ -12,7 +12,8 @@ import { AuditEventSchema } from "../schemas/audit-event";
 import { CreateKeyInputSchema, KeyRecordSchema, KeyUsageSchema, RotateKeyInputSchema, UpdateKeyInputSchema } from "../schemas/key";
 import type { KeygateScope } from "../schemas/scope";
 import pkg from "../../package.json";
-import { AuditQuerySchema, SummaryQuerySchema } from "./audit";
+import { ROLLUP_GROUPS } from "../db/audit-rollups";
+import { AuditQuerySchema, ScopesQuerySchema, SummaryQuerySchema } from "./audit";
 import { KeyListQuerySchema } from "./keys";
 import { CreateOrgInputSchema, CreateProjectInputSchema, ProjectListQuerySchema } from "./orgs";
 import { PageQuerySchema } from "./pagination";
@@ -47,9 +48,21 @@ const ScopeCatalogSchema = z.object({
   keygate: z.array(z.string()),
 });
 const SummarySchema = z.object({
-  group_by: z.string(),
-  groups: z.array(z.object({ key: z.string().nullable() }).catchall(z.unknown())),
+  group_by: z.enum(ROLLUP_GROUPS),
+  unit: z.enum(["minute", "hour"]).describe("the rollup that answered"),
+  since: z.string(),
+  until: z.string().nullable(),
+  groups: z.array(
+    z.object({
+      value: z.string().nullable().describe("key id, project id, reason or outcome; for time groups the bucket's start"),
+      count: z.number().int(),
+      allowed: z.number().int(),
+      denied: z.number().int(),
+      would_deny: z.number().int(),
+    }),
+  ),
 });
+const ExercisedScopeSchema = z.object({ key_id: z.string(), scope: z.string(), requests: z.number().int(), last_day: z.string() });
 const IdParam = { name: "id", in: "path", required: true, schema: { type: "string" } };
 
 /** Every admin operation. Adding a route to the admin app without an entry here fails a test. */
@@ -106,7 +119,15 @@ export const OPERATIONS: readonly Operation[] = [
     list: true,
     media: ["application/x-ndjson", "text/csv"],
   },
-  { method: "get", path: "/audit/summary", summary: "Audit counts grouped by a field", access: "keygate:audit:read", query: SummaryQuerySchema, data: SummarySchema },
+  { method: "get", path: "/audit/summary", summary: "Audit counts from the rollups, grouped by a field or time bucket", access: "keygate:audit:read", query: SummaryQuerySchema, data: SummarySchema },
+  {
+    method: "get",
+    path: "/audit/scopes",
+    summary: "The scopes each key's requests that got through required (least privilege)",
+    access: "keygate:audit:read",
+    query: ScopesQuerySchema,
+    data: z.array(ExercisedScopeSchema),
+  },
   { method: "get", path: "/openapi.json", summary: "This document", access: "public" },
 ];
 

@@ -26,7 +26,8 @@ export function page<T>(rows: T[], limit: number, positionOf: (row: T) => string
   return { data, next_cursor: rows.length > limit && last !== undefined ? encodeCursor(positionOf(last)) : null };
 }
 
-function encodeCursor(position: string): string {
+/** The cursor that continues a list after `position`. */
+export function encodeCursor(position: string): string {
   return btoa(JSON.stringify({ p: position })).replaceAll("+", "-").replaceAll("/", "_").replaceAll("=", "");
 }
 

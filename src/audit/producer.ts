@@ -3,13 +3,15 @@
  * Sends audit events to the Queue off the response path. Events of one isolate are coalesced for a
  * few milliseconds into messages of up to ~120 KB (a Queue takes about 5,000 messages/s, so one
  * message per request would cap the gateway), and every request keeps its `waitUntil` until the
- * message holding its event is sent. A failed send is retried; if the Queue stays unavailable the
- * events go straight to D1, and if D1 fails too they are logged whole (they hold no secrets), so
- * Workers Logs keeps them for replay. Audit never delays or fails a response.
+ * message holding its event is sent. A failed send, or one that does not settle within
+ * {@link SEND_TIMEOUT_MS}, is retried; if the Queue stays unavailable the events go straight to D1
+ * and the archive, and if D1 fails too they are logged whole (they hold no secrets), so Workers
+ * Logs keeps them for replay. Audit never delays or fails a response.
  */
-import { writeEvents } from "../db/audit";
 import type { Bindings } from "../env";
 import type { AuditEvent } from "../schemas/audit-event";
+import { archiveName } from "./archive";
+import { storeAuditEvents } from "./store";
 
 const COALESCE_MS = 5;
 /** Queue messages may be 128 KB; leave room for the envelope. */
@@ -18,6 +20,11 @@ const MAX_MESSAGE_BYTES = 120_000;
 const MAX_BATCH_MESSAGES = 2;
 const encoder = new TextEncoder();
 const SEND_BACKOFF_MS = [50, 250, 1000];
+/**
+ * A send that has not settled by then counts as failed. Four tries and the backoff stay near
+ * 10 s, well inside the 30 s a request's `waitUntil` lasts after its response.
+ */
+export const SEND_TIMEOUT_MS = 2_000;
 
 interface Batch {
   events: AuditEvent[];
@@ -65,20 +72,20 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** Sends `events` to the Queue, else to D1, else to the log. */
+/** Sends `events` to the Queue, else to D1 and the archive, else to the log. */
 export async function deliver(env: Bindings, events: readonly AuditEvent[]): Promise<void> {
   const messages = packMessages(events);
   try {
     for (let i = 0; i < messages.length; i += MAX_BATCH_MESSAGES) {
       const batch = messages.slice(i, i + MAX_BATCH_MESSAGES).map((body) => ({ body: { events: body } }));
-      await withRetries(() => env.AUDIT_QUEUE.sendBatch(batch));
+      await withRetries(() => withTimeout(env.AUDIT_QUEUE.sendBatch(batch), SEND_TIMEOUT_MS));
     }
     return;
   } catch (error) {
     console.error(JSON.stringify({ level: "error", msg: "audit queue unavailable, writing to D1", events: events.length, error: String(error) }));
   }
   try {
-    await writeEvents(env.DB, events);
+    await storeAuditEvents(env, events, await archiveName(events.map((event) => event.id)));
   } catch (error) {
     console.error(JSON.stringify({ level: "error", msg: "audit events not stored, logged for replay", error: String(error), events }));
   }
@@ -101,6 +108,15 @@ export function packMessages(events: readonly AuditEvent[]): AuditEvent[][] {
   }
   if (current.length > 0) messages.push(current);
   return messages;
+}
+
+/** `promise`, or a rejection once `ms` pass without it settling. */
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer = 0;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`Queue send did not settle within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 async function withRetries(send: () => Promise<unknown>): Promise<void> {

@@ -1,12 +1,19 @@
 /**
  * @module
- * The audit queue consumer: one D1 batch (one transaction) per message batch stores every event
- * (`INSERT OR IGNORE`, idempotent on the event id, so a redelivered message adds nothing) and moves
- * each used key's `last_used_at` forward. A D1 failure retries the whole batch with backoff; after
- * `max_retries` the Queue moves it to the dead-letter queue, which this same handler consumes with
- * a longer backoff, so no event is dropped while D1 is down.
+ * The audit queue consumer. Per message batch: one D1 batch (one transaction) stores every new
+ * event (`INSERT OR IGNORE`, idempotent on the event id), counts it in the rollups and moves each
+ * used key's `last_used_at` forward; then the events go to the R2 archive under a name derived from
+ * the batch's message ids. Only then are the messages acknowledged: a D1 or R2 failure retries the
+ * whole batch with backoff, and the retry adds nothing twice. After `max_retries` the Queue moves
+ * the batch to the dead-letter queue, which this same handler consumes with a longer backoff, so no
+ * event is dropped while D1 or R2 is down.
+ *
+ * A message body is `{ events: [...] }` (what the producer sends), a bare array of events, or one
+ * event. What does not parse as events cannot be fixed by a retry: it is kept whole in the archive
+ * under `rejected/` (quarantine), and the valid events beside it are stored.
  */
-import { writeEvents } from "../db/audit";
+import { archiveName, quarantine } from "../audit/archive";
+import { storeAuditEvents } from "../audit/store";
 import type { Bindings } from "../env";
 import { AuditEventSchema, type AuditEvent } from "../schemas/audit-event";
 
@@ -15,37 +22,31 @@ const MAX_DELAY_S = 12 * 60 * 60;
 
 export async function consumeAuditBatch(batch: MessageBatch<unknown>, env: Bindings): Promise<void> {
   const events: AuditEvent[] = [];
-  const valid: Message<unknown>[] = [];
+  const rejects: { id: string; items: unknown[] }[] = [];
   for (const message of batch.messages) {
     const { stored, rejected } = eventsOf(message.body);
-    if (rejected.length > 0) {
-      // Retrying cannot fix a malformed event; log it whole so nothing is lost, keep the rest.
-      console.error(JSON.stringify({ level: "error", msg: "malformed audit events dropped", id: message.id, rejected }));
-    }
-    if (stored.length === 0) {
-      message.ack();
-      continue;
-    }
     events.push(...stored);
-    valid.push(message);
+    if (rejected.length > 0) rejects.push({ id: message.id, items: rejected });
   }
-  if (valid.length === 0) return;
   try {
-    await writeEvents(env.DB, events);
-    for (const message of valid) message.ack();
+    await storeAuditEvents(env, events, await archiveName(batch.messages.map((message) => message.id)));
+    for (const reject of rejects) {
+      const key = await quarantine(env.AUDIT_ARCHIVE, reject.id, reject.items);
+      console.error(JSON.stringify({ level: "error", msg: "malformed audit events quarantined", id: reject.id, count: reject.items.length, key }));
+    }
   } catch (error) {
-    const attempts = Math.max(...valid.map((message) => message.attempts));
+    const attempts = Math.max(...batch.messages.map((message) => message.attempts));
     const delaySeconds = Math.min(MAX_DELAY_S, BASE_DELAY_S * 2 ** (attempts - 1));
-    console.error(JSON.stringify({ level: "error", msg: "audit batch not written, retrying", queue: batch.queue, events: events.length, delaySeconds, error: String(error) }));
-    for (const message of valid) message.retry({ delaySeconds });
+    console.error(JSON.stringify({ level: "error", msg: "audit batch not stored, retrying", queue: batch.queue, events: events.length, delaySeconds, error: String(error) }));
+    for (const message of batch.messages) message.retry({ delaySeconds });
+    return;
   }
+  for (const message of batch.messages) message.ack();
 }
 
-
-
-/** The valid events of a message body `{ events: [...] }`, each checked on its own. */
+/** The valid events of a message body (`{ events }`, an array, or one event), each checked on its own. */
 function eventsOf(body: unknown): { stored: AuditEvent[]; rejected: unknown[] } {
-  const list = typeof body === "object" && body !== null && "events" in body && Array.isArray(body.events) ? body.events : [body];
+  const list = Array.isArray(body) ? body : isEnvelope(body) ? body.events : [body];
   const stored: AuditEvent[] = [];
   const rejected: unknown[] = [];
   for (const item of list as unknown[]) {
@@ -54,4 +55,8 @@ function eventsOf(body: unknown): { stored: AuditEvent[]; rejected: unknown[] } 
     else rejected.push(item);
   }
   return { stored, rejected };
+}
+
+function isEnvelope(body: unknown): body is { events: unknown[] } {
+  return typeof body === "object" && body !== null && "events" in body && Array.isArray(body.events);
 }

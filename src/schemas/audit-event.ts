@@ -13,7 +13,8 @@ const Text = (max: number) => z.string().max(max).nullable();
 
 export const AuditEventSchema = z.object({
   id: z.string().regex(/^evt_[0-9A-Z]{26}$/),
-  ts: z.iso.datetime(),
+  // Milliseconds always, so stored timestamps compare and bucket alike (`…00Z` is `…00.000Z`).
+  ts: z.iso.datetime({ offset: false }).transform((ts) => new Date(ts).toISOString()),
   request_id: z.string().max(64),
   client_request_id: Text(200),
   org_id: Text(64),

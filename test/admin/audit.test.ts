@@ -4,8 +4,10 @@
  */
 import { env } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
-import { writeEvents } from "../../src/db/audit";
+import { writeEvents } from "../../src/audit/store";
 import { pruneAuditLog } from "../../src/consumer/retention";
+import { readArchive } from "../../src/audit/archive";
+import { advanceHotFrom, readHotFrom } from "../../src/db/audit";
 import type { AuditEvent } from "../../src/schemas/audit-event";
 import { auditEvent } from "../helpers/events";
 import { admin, createKey, createOrg, createProject, json } from "../helpers/worker";
@@ -35,7 +37,7 @@ beforeAll(async () => {
       user_agent: i === 7 ? 'Mozilla "quoted", with comma\nand newline' : i === 8 ? "=HYPERLINK(\"x\")" : "agent",
     }),
   );
-  await writeEvents(env.DB, events);
+  await writeEvents(env, events);
 });
 
 async function allPages(query: string, limit: number): Promise<AuditEvent[]> {
@@ -78,7 +80,7 @@ describe("GET /_keygate/v1/audit", () => {
   it("neither skips nor repeats rows while new events arrive between pages", async () => {
     const own = await createOrg("Busy");
     const initial = Array.from({ length: 10 }, (_, i) => auditEvent({ org_id: own, ts: new Date(base + i * 1000).toISOString() }));
-    await writeEvents(env.DB, initial);
+    await writeEvents(env, initial);
     const seen: string[] = [];
     let cursor: string | null = null;
     let round = 0;
@@ -86,7 +88,7 @@ describe("GET /_keygate/v1/audit", () => {
       const page: Page = await json<Page>(await admin("GET", `/audit?org_id=${own}&limit=3${seeded}${cursor ? `&cursor=${cursor}` : ""}`));
       seen.push(...page.data.map((e) => e.id));
       cursor = page.next_cursor;
-      await writeEvents(env.DB, [auditEvent({ org_id: own, ts: new Date(base + 100_000 + round++ * 1000).toISOString() })]);
+      await writeEvents(env, [auditEvent({ org_id: own, ts: new Date(base + 100_000 + round++ * 1000).toISOString() })]);
     } while (cursor);
     expect(seen).toEqual(newestFirst(initial));
   });
@@ -136,10 +138,26 @@ describe("audit exports", () => {
     expect(byId.get(events[8]!.id)?.[ua]).toBe("'=HYPERLINK(\"x\")");
   });
 
+  it("quotes every cell, empty ones included, and neutralises formulas after ; tab and CR too", async () => {
+    const own = await createOrg("Formulas");
+    const risky = auditEvent({ org_id: own, ts: new Date(base).toISOString(), user_agent: "ok;=1+1;@SUM(A1)", origin: "x\t+cmd", client_request_id: "a\r-2", reason: null });
+    await writeEvents(env, [risky]);
+    const text = await (await admin("GET", `/audit?org_id=${own}&format=csv${seeded}`)).text();
+    const [header, line] = text.split("\r\n");
+    expect(header!.split(",").every((cell) => /^"[a-z_]+"$/.test(cell))).toBe(true);
+    const row = parseCsv(`${line}\r\n`)[0]!;
+    const cell = (name: string) => row[header!.split(",").indexOf(`"${name}"`)];
+    expect(cell("user_agent")).toBe("ok;'=1+1;'@SUM(A1)");
+    expect(cell("origin")).toBe("x\t'+cmd");
+    expect(cell("client_request_id")).toBe("a\r'-2");
+    expect(line).toContain(',"",');
+    expect(line!.split(/,(?=")/).every((cell) => cell.startsWith('"'))).toBe(true);
+  });
+
   it("exports more rows than one page without holding them in one query", async () => {
     const own = await createOrg("Large");
     const many = Array.from({ length: 2500 }, (_, i) => auditEvent({ org_id: own, ts: new Date(base + i).toISOString() }));
-    await writeEvents(env.DB, many);
+    await writeEvents(env, many);
     const text = await (await admin("GET", `/audit?org_id=${own}&format=ndjson${seeded}`)).text();
     expect(text.trim().split("\n")).toHaveLength(2500);
   });
@@ -149,15 +167,24 @@ describe("GET /_keygate/v1/audit/summary", () => {
   it("counts events per group", async () => {
     const res = await admin("GET", `/audit/summary?org_id=${org}&group_by=outcome${seeded}`);
     const body = await json<{ data: { groups: { value: string; count: number }[] } }>(res);
-    expect(body.data.groups).toEqual([
+    expect(body.data.groups.map(({ value, count }) => ({ value, count }))).toEqual([
       { value: "allowed", count: 24 },
       { value: "denied", count: 6 },
     ]);
     const byKey = await json<{ data: { groups: { value: string; count: number }[] } }>(await admin("GET", `/audit/summary?org_id=${org}&group_by=key${seeded}`));
     expect(byKey.data.groups).toEqual([
-      { value: "key_B", count: 20 },
-      { value: "key_A", count: 10 },
+      { value: "key_B", count: 20, allowed: 16, denied: 4, would_deny: 0 },
+      { value: "key_A", count: 10, allowed: 8, denied: 2, would_deny: 0 },
     ]);
+  });
+
+  it("counts only the outcome asked for, and rejects filters rollups cannot answer", async () => {
+    const body = await json<{ data: { groups: { value: string; count: number }[] } }>(await admin("GET", `/audit/summary?org_id=${org}&group_by=key&outcome=denied${seeded}`));
+    expect(body.data.groups.map(({ value, count }) => ({ value, count }))).toEqual([
+      { value: "key_B", count: 4 },
+      { value: "key_A", count: 2 },
+    ]);
+    expect((await admin("GET", `/audit/summary?org_id=${org}&group_by=path`)).status).toBe(400);
   });
 });
 
@@ -165,27 +192,49 @@ describe("GET /_keygate/v1/audit/summary without since", () => {
   it("covers the last 7 days only", async () => {
     const own = await createOrg("Window");
     const now = Date.now();
-    await writeEvents(env.DB, [
+    await writeEvents(env, [
       auditEvent({ org_id: own, key_id: "key_window", ts: new Date(now - 8 * 86_400_000).toISOString() }),
       auditEvent({ org_id: own, key_id: "key_window", ts: new Date(now - 60_000).toISOString() }),
     ]);
     const query = `org_id=${own}&key_id=key_window&group_by=outcome`;
     const body = await json<{ data: { groups: { value: string; count: number }[] } }>(await admin("GET", `/audit/summary?${query}`));
-    expect(body.data.groups).toEqual([{ value: "allowed", count: 1 }]);
+    expect(body.data.groups.map(({ value, count }) => ({ value, count }))).toEqual([{ value: "allowed", count: 1 }]);
   });
 });
 
 describe("retention", () => {
-  it("deletes events older than AUDIT_RETENTION_DAYS and keeps the rest", async () => {
+  it("trims D1 to AUDIT_HOT_DAYS, moving the hot window's start first, and keeps the rest", async () => {
     const own = await createOrg("Old");
     const now = Date.parse("2031-01-01T00:00:00.000Z");
-    const old = auditEvent({ org_id: own, ts: new Date(now - 91 * 86_400_000).toISOString() });
-    const recent = auditEvent({ org_id: own, ts: new Date(now - 89 * 86_400_000).toISOString() });
-    await writeEvents(env.DB, [old, recent]);
-    expect(await pruneAuditLog({ ...env, AUDIT_RETENTION_DAYS: "90" }, now)).toBeGreaterThanOrEqual(1);
+    const old = auditEvent({ org_id: own, ts: new Date(now - 8 * 86_400_000).toISOString() });
+    const recent = auditEvent({ org_id: own, ts: new Date(now - 6 * 86_400_000).toISOString() });
+    await writeEvents(env, [old, recent]);
+    const result = await pruneAuditLog({ ...env, AUDIT_HOT_DAYS: "7" }, now);
+    expect(result.events).toBeGreaterThanOrEqual(1);
+    expect(result.hotFrom).toBe(new Date(now - 7 * 86_400_000).toISOString());
+    expect(await readHotFrom(env.DB)).toBe(result.hotFrom);
     // Only the two seeded events: the org's own creation event may land in D1 at any time.
     const left = await env.DB.prepare("SELECT id FROM audit_events WHERE id IN (?, ?)").bind(old.id, recent.id).all<{ id: string }>();
     expect(left.results.map((r) => r.id)).toEqual([recent.id]);
+  });
+
+  it("shrinks the hot window to whole hours when more than AUDIT_HOT_MAX_EVENTS arrived in it", async () => {
+    const own = await createOrg("Busy hours");
+    const now = Date.parse("2032-01-01T00:30:00.000Z");
+    const hourly = Array.from({ length: 6 }, (_, h) => Array.from({ length: 4 }, (_, i) => auditEvent({ org_id: own, ts: new Date(now - h * 3_600_000 - i * 1000).toISOString() }))).flat();
+    await writeEvents(env, hourly);
+    const result = await pruneAuditLog({ ...env, AUDIT_HOT_DAYS: "7", AUDIT_HOT_MAX_EVENTS: "10" }, now);
+    // 4 events in each of the newest hours: two hours fit in 10, the third does not.
+    expect(result.hotFrom).toBe("2031-12-31T23:00:00.000Z");
+    const left = await env.DB.prepare("SELECT count(*) AS n FROM audit_events WHERE org_id = ?").bind(own).first<{ n: number }>();
+    expect(left?.n).toBe(8);
+  });
+
+  it("never moves the hot window's start back", async () => {
+    await advanceHotFrom(env.DB, "2040-01-01T00:00:00.000Z");
+    await advanceHotFrom(env.DB, "2039-01-01T00:00:00.000Z");
+    expect(await readHotFrom(env.DB)).toBe("2040-01-01T00:00:00.000Z");
+    await env.DB.prepare("DELETE FROM audit_tier_state").run();
   });
 });
 
@@ -217,3 +266,23 @@ function parseCsv(text: string): string[][] {
   }
   return rows;
 }
+
+describe("upgrade to the archive", () => {
+  it("archives events stored before the archive existed before trimming them, so the API still finds them", async () => {
+    const own = await createOrg("Before archive");
+    const now = Date.parse("2033-01-01T00:00:00.000Z");
+    const legacy = auditEvent({ org_id: own, ts: new Date(now - 10 * 86_400_000).toISOString() });
+    await writeEvents(env, [legacy]);
+    // As the consumer before this version stored it: no archive copy.
+    await env.DB.prepare("UPDATE audit_events SET archived = NULL WHERE id = ?").bind(legacy.id).run();
+    const result = await pruneAuditLog({ ...env, AUDIT_HOT_DAYS: "7" }, now);
+    expect(result.backfilled).toBeGreaterThanOrEqual(1);
+    expect(await env.DB.prepare("SELECT id FROM audit_events WHERE id = ?").bind(legacy.id).first()).toBeNull();
+    const found: string[] = [];
+    for await (const event of readArchive(env.AUDIT_ARCHIVE, { org_id: own, since: new Date(now - 11 * 86_400_000).toISOString(), until: new Date(now - 9 * 86_400_000).toISOString() }, undefined, { budget: 100 })) {
+      found.push(event.id);
+    }
+    expect(found).toEqual([legacy.id]);
+    await env.DB.prepare("DELETE FROM audit_tier_state").run();
+  });
+});

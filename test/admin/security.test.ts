@@ -85,6 +85,7 @@ const routes: RouteCase[] = [
   },
   { name: "GET /audit", request: (c) => ["GET", `/audit?org_id=${c.org}`], expect: { adminToken: 200, auditRead: 200 } },
   { name: "GET /audit/summary", request: (c) => ["GET", `/audit/summary?org_id=${c.org}&group_by=reason`], expect: { adminToken: 200, auditRead: 200 } },
+  { name: "GET /audit/scopes", request: (c) => ["GET", `/audit/scopes?org_id=${c.org}`], expect: { adminToken: 200, auditRead: 200 } },
 ];
 
 const callers: CallerName[] = ["anonymous", "adminToken", "wrongToken", "noKeygateScopes", "keysRead", "keysWrite", "projectsWrite", "auditRead", "revokedAdmin", "otherOrgAdmin", "oauthKeysWrite", "oauthNoKeygateScopes", "revokedOAuth"];

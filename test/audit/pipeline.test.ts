@@ -4,7 +4,8 @@
  */
 import { env } from "cloudflare:test";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { deliver, packMessages } from "../../src/audit/producer";
+import { deliver, packMessages, SEND_TIMEOUT_MS } from "../../src/audit/producer";
+import { archivedEvents } from "../helpers/archive";
 import { auditEvent } from "../helpers/events";
 import { admin, call, createKey, createOrg } from "../helpers/worker";
 
@@ -14,6 +15,7 @@ beforeAll(async () => {
 });
 
 afterEach(() => {
+  vi.useRealTimers();
   vi.restoreAllMocks();
 });
 
@@ -130,6 +132,20 @@ describe("audit pipeline", () => {
     const row = await env.DB.prepare("SELECT id FROM audit_events WHERE id = ?").bind(event.id).first();
     expect(row).toEqual({ id: event.id });
     expect(env.AUDIT_QUEUE.sendBatch).toHaveBeenCalledTimes(4);
+  });
+
+  it("bounds a Queue send that never settles, retries it, then writes the events to D1 and the archive", async () => {
+    vi.useFakeTimers();
+    const send = vi.spyOn(env.AUDIT_QUEUE, "sendBatch").mockReturnValue(new Promise(() => {}));
+    vi.spyOn(console, "error").mockImplementation(() => {});
+    const event = auditEvent({ org_id: org });
+    const delivered = deliver(env, [event]);
+    await vi.advanceTimersByTimeAsync(4 * SEND_TIMEOUT_MS + 2_000);
+    vi.useRealTimers();
+    await delivered;
+    expect(send).toHaveBeenCalledTimes(4);
+    expect(await env.DB.prepare("SELECT id FROM audit_events WHERE id = ?").bind(event.id).first()).toEqual({ id: event.id });
+    expect((await archivedEvents(env.AUDIT_ARCHIVE)).map((e) => e.id)).toContain(event.id);
   });
 
   it("logs events whole (no secrets in them) when both the Queue and D1 fail", async () => {

@@ -300,6 +300,31 @@ describe("audit", () => {
     expect(await readFile(out, "utf8")).toBe('{"id":"evt_1"}\n{"id":"evt_2"}\n');
   });
 
+  it("tail escapes C0 and C1 control characters of stored fields, so a path cannot drive the terminal or forge lines", async () => {
+    const forged = "/api/\u001b[2J\u001b]0;pwned\u0007\n2026-11-23T00:00:09.000Z allowed 200 GET /fake\u009b31m\\x1b";
+    const { fetch } = fakeFetch(() => jsonResponse({ ok: true, data: [event("evt_1", "2026-11-23T00:00:01.000Z", { path: forged, reason: "r\r\u007f" })], next_cursor: null }));
+    const result = await runCli(["audit", "tail", "--url", BASE, "--once"], { env: admin(), fetch });
+    expect(result.stdout).toBe(
+      "2026-11-23T00:00:01.000Z allowed 200 GET /api/\\x1b[2J\\x1b]0;pwned\\x07\\x0a2026-11-23T00:00:09.000Z allowed 200 GET /fake\\x9b31m\\\\x1b kg_live_0123 r\\x0d\\x7f\n",
+    );
+    expect(result.stdout).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
+    const json = await runCli(["audit", "tail", "--url", BASE, "--once", "--json"], { env: admin(), fetch });
+    expect(json.stdout).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
+    expect(JSON.parse(json.stdout).path).toBe(forged);
+  });
+
+  it("export --since 30d asks for the time 30 days back", async () => {
+    const { fetch, calls } = fakeFetch(() => new Response("", { headers: { "content-type": "application/x-ndjson" } }));
+    const now = Date.parse("2026-12-01T10:00:00.000Z");
+    const result = await runCli(["audit", "export", "--url", BASE, "--since", "30d", "--until", "1h"], { env: admin(), fetch, now: () => now });
+    expect(result.code).toBe(0);
+    expect(calls[0]!.url.searchParams.get("since")).toBe("2026-11-01T10:00:00.000Z");
+    expect(calls[0]!.url.searchParams.get("until")).toBe("2026-12-01T09:00:00.000Z");
+    const bad = await runCli(["audit", "export", "--url", BASE, "--since", "30 days"], { env: admin(), fetch });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("--since must be");
+  });
+
   it("a cut-off export fails and leaves no file", async () => {
     const { fetch } = fakeFetch(
       () =>
