@@ -88,6 +88,7 @@ export async function startLocalWorker(options = {}) {
           },
           d1Databases: Object.fromEntries((config.d1_databases ?? []).map((db) => [db.binding, db.database_id ?? db.database_name])),
           kvNamespaces: Object.fromEntries((config.kv_namespaces ?? []).map((ns) => [ns.binding, ns.id ?? ns.binding])),
+          r2Buckets: Object.fromEntries((config.r2_buckets ?? []).map((bucket) => [bucket.binding, bucket.bucket_name ?? bucket.binding])),
           queueProducers: Object.fromEntries((config.queues?.producers ?? []).map((p) => [p.binding, { queueName: p.queue }])),
           queueConsumers: { "keygate-audit": { maxBatchSize: 100, maxBatchTimeout: 0.05, maxRetries: 5 } },
         },
