@@ -20,6 +20,8 @@ export default defineConfig(async () => {
                   BETTER_AUTH_SECRET: "test-better-auth-secret-9f3c1a7e5b2d8f4a6c0e1b3d5f7a9c2e",
                   BETTER_AUTH_URL: "https://gw.test",
                   ECHO: "1",
+                  // Tests sign users up freely; the invite and closed modes are tested with their own env.
+                  SIGNUP: "open",
                 },
                 // A second D1 for the audit tables' own-database mode (AUDIT_DB, test/consumer/audit-db.test.ts).
                 d1Databases: { AUDIT_DB_SPLIT: "keygate-audit-split" },

@@ -33,9 +33,17 @@ export interface Bindings extends Omit<Env, "AUDIT_QUEUE" | "KEY_ENV" | "KEY_CAC
   BETTER_AUTH_SECRET?: string;
   /** The Worker's public URL; `https://` makes session cookies `Secure` (`__Secure-` names). */
   BETTER_AUTH_URL?: string;
+  /** Who may register: `open`, `invite` (default: emails with a pending invitation) or `closed`. */
+  SIGNUP?: string;
+  /** How many orgs a user may belong to when creating one (default 5). */
+  ORG_LIMIT?: string;
+  /** `off`: signed-in users cannot create orgs (only ADMIN_TOKEN can). */
+  USER_ORGS?: string;
 }
 
 export type KeyEnv = "live" | "test";
+
+export type SignupMode = "open" | "invite" | "closed";
 
 /** Settings read from vars, validated once per isolate (per distinct env object). */
 export interface Config {
@@ -46,7 +54,17 @@ export interface Config {
   originSecrets: readonly string[];
   originTimeoutMs: number;
   echo: boolean;
+  /** The session cookie names that count (SPEC §1): the one better-auth sets, plus SESSION_COOKIE. */
   sessionCookieNames: readonly string[];
+  /** Every session cookie name, also the one better-auth does not set here: never forwarded. */
+  strippedCookieNames: readonly string[];
+  /** Whether better-auth sets `Secure` cookies with `__Secure-` names: BETTER_AUTH_URL is https. */
+  secureCookies: boolean;
+  signup: SignupMode;
+  /** better-auth's organizationLimit: the most orgs a user may belong to and still create one. */
+  orgLimit: number;
+  /** Whether signed-in users may create orgs. */
+  userOrgs: boolean;
   /** BETTER_AUTH_SECRET; sessions and `/_keygate/auth` need it. */
   authSecret: string | undefined;
   /** BETTER_AUTH_URL; without it better-auth takes the URL of each request. */
@@ -55,7 +73,10 @@ export interface Config {
 
 const MAX_KEY_CACHE_TTL_S = 60;
 const DEFAULT_ORIGIN_TIMEOUT_MS = 30_000;
-const SESSION_COOKIES = ["better-auth.session_token", "__Secure-better-auth.session_token"];
+const SESSION_COOKIE = "better-auth.session_token";
+const SECURE_PREFIX = "__Secure-";
+const SIGNUP_MODES: readonly string[] = ["open", "invite", "closed"] satisfies SignupMode[];
+const DEFAULT_ORG_LIMIT = 5;
 
 /** Returns the isolate's config for `env`, parsing the vars on first use. */
 export const getConfig: (env: Bindings) => Config = oncePer(parseConfig);
@@ -63,6 +84,12 @@ export const getConfig: (env: Bindings) => Config = oncePer(parseConfig);
 function parseConfig(env: Bindings): Config {
   const keyEnv = (env.KEY_ENV ?? "live") as KeyEnv;
   if (keyEnv !== "live" && keyEnv !== "test") throw new TypeError(`KEY_ENV must be "live" or "test"`);
+  const signup = env.SIGNUP || "invite";
+  if (!SIGNUP_MODES.includes(signup)) throw new TypeError(`SIGNUP must be "open", "invite" or "closed"`);
+  if (env.USER_ORGS && env.USER_ORGS !== "on" && env.USER_ORGS !== "off") throw new TypeError(`USER_ORGS must be "on" or "off"`);
+  const secureCookies = env.BETTER_AUTH_URL?.startsWith("https://") ?? false;
+  const betterAuthCookie = secureCookies ? SECURE_PREFIX + SESSION_COOKIE : SESSION_COOKIE;
+  const extraCookie = env.SESSION_COOKIE ? [env.SESSION_COOKIE] : [];
   return {
     keyEnv,
     keyCacheTtlSeconds: boundedInt(env.KEY_CACHE_TTL_S, MAX_KEY_CACHE_TTL_S, 1, MAX_KEY_CACHE_TTL_S),
@@ -71,7 +98,12 @@ function parseConfig(env: Bindings): Config {
     originSecrets: (env.ORIGIN_SECRET ?? "").split(",").map((s) => s.trim()).filter(isNonEmpty),
     originTimeoutMs: boundedInt(env.ORIGIN_TIMEOUT_MS, DEFAULT_ORIGIN_TIMEOUT_MS, 100, 300_000),
     echo: env.ECHO === "1" || env.ECHO === "true",
-    sessionCookieNames: env.SESSION_COOKIE ? [...SESSION_COOKIES, env.SESSION_COOKIE] : SESSION_COOKIES,
+    sessionCookieNames: [betterAuthCookie, ...extraCookie],
+    strippedCookieNames: [SESSION_COOKIE, SECURE_PREFIX + SESSION_COOKIE, ...extraCookie],
+    secureCookies,
+    signup: signup as SignupMode,
+    orgLimit: boundedInt(env.ORG_LIMIT, DEFAULT_ORG_LIMIT, 1, 1000),
+    userOrgs: env.USER_ORGS !== "off",
     authSecret: env.BETTER_AUTH_SECRET || undefined,
     authUrl: env.BETTER_AUTH_URL || undefined,
   };

@@ -66,9 +66,13 @@ export class KeygateError extends HTTPException {
     return new KeygateError("BAD_REQUEST", "invalid_request", { details: { issues } });
   }
 
+  /** The response body: `{ ok: false, code, message, details? }`. */
+  body(): { ok: false; code: ErrorCode; message: string; details?: Record<string, unknown> } {
+    return { ok: false, code: this.code, message: this.message, ...(this.details && { details: this.details }) };
+  }
+
   override getResponse(): Response {
-    const body = { ok: false, code: this.code, message: this.message, ...(this.details && { details: this.details }) };
-    return Response.json(body, { status: this.status, headers: this.headers });
+    return Response.json(this.body(), { status: this.status, headers: this.headers });
   }
 }
 

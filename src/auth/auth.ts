@@ -4,8 +4,10 @@
  * sign up and in with email and password, get a session cookie, and belong to organizations,
  * which are Keygate's orgs (see ./schema). One instance per env object, like the config.
  *
- * Hooks keep the gateway's session caches honest in this Worker: an ended session and a changed
- * membership are forgotten at once (see ./session-cache).
+ * Hooks keep the gateway's session caches honest in this Worker: an ended or changed session (its
+ * active org) and a changed membership are forgotten at once (see ./session-cache). Who may
+ * register is `SIGNUP` (./signup); org creation is `USER_ORGS` and `ORG_LIMIT`; sign-in and sign-up
+ * attempts are limited per client address in D1 (./attempts).
  */
 import { betterAuth } from "better-auth";
 import { createAuthMiddleware } from "better-auth/api";
@@ -16,7 +18,9 @@ import { loadPolicy } from "../gateway/policy";
 import { oncePer } from "../memo";
 import { CORE_MODELS, generateAuthId, ORGANIZATION_MODELS } from "./schema";
 import { revokeMemberTokens } from "../oauth/tokens";
+import { attemptStorage, CREDENTIAL_ATTEMPTS } from "./attempts";
 import { forgetMemberships, forgetSession } from "./session-cache";
+import { assertMayRegister } from "./signup";
 
 /** Where better-auth's endpoints live (`/_keygate/auth/sign-in/email`, …). */
 export const AUTH_BASE_PATH = "/_keygate/auth";
@@ -49,8 +53,25 @@ function createAuth(env: Bindings) {
     trustedOrigins: () => [...loadPolicy(env).cors.origins],
     emailAndPassword: { enabled: true },
     ...CORE_MODELS,
+    // On explicitly: better-auth turns it on only when NODE_ENV is "production".
+    rateLimit: {
+      enabled: true,
+      customStorage: attemptStorage(env.DB),
+      customRules: {
+        "/sign-in/*": CREDENTIAL_ATTEMPTS,
+        "/sign-up/*": CREDENTIAL_ATTEMPTS,
+        // Dashboards poll it; it guesses nothing (the cookie is signed), and counting it costs a D1 write.
+        "/get-session": false,
+      },
+    },
+    // Errors that are not better-auth's own (D1 down while counting attempts) reach Keygate's onError.
+    onAPIError: { throw: true },
     databaseHooks: {
-      session: { delete: { after: (session) => forgetSession(env.KEY_CACHE, session.token) } },
+      user: { create: { before: async (user) => assertMayRegister(env.DB, config.signup, user.email) } },
+      session: {
+        update: { after: (session) => forgetSession(env.KEY_CACHE, session.token) },
+        delete: { after: (session) => forgetSession(env.KEY_CACHE, session.token) },
+      },
     },
     hooks: {
       // Leaving an org has no organization hook; the endpoint returns the removed member.
@@ -62,6 +83,8 @@ function createAuth(env: Bindings) {
     advanced: {
       database: { generateId: generateAuthId, validateSchema: false },
       ipAddress: { ipAddressHeaders: ["cf-connecting-ip"] },
+      // Decided by BETTER_AUTH_URL alone, so the gateway knows the one cookie name better-auth sets.
+      useSecureCookies: config.secureCookies,
     },
     telemetry: { enabled: false },
     plugins: [
@@ -69,10 +92,14 @@ function createAuth(env: Bindings) {
         schema: ORGANIZATION_MODELS,
         // Keys, projects and audit events belong to orgs: an org is never deleted from a dashboard.
         disableOrganizationDeletion: true,
+        allowUserToCreateOrganization: config.userOrgs,
+        // better-auth counts the orgs the user belongs to, created or joined.
+        organizationLimit: config.orgLimit,
         organizationHooks: {
           afterCreateOrganization: forgetMembershipsOf,
           afterAddMember: forgetMembershipsOf,
           afterAcceptInvitation: forgetMembershipsOf,
+          afterUpdateMemberRole: forgetMembershipsOf,
           afterRemoveMember: ({ member }) => endMembership(member),
         },
       }),

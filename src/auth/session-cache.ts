@@ -1,11 +1,13 @@
 /**
  * @module
  * What the gateway remembers about dashboard sessions, in the same memory → KV → D1 tiers as API
- * keys: a session by the SHA-256 of its token (never the token itself), and a user's org
- * memberships by user id. better-auth's hooks forget an entry the moment the session ends or a
- * membership changes in this Worker; elsewhere entries live at most KEY_CACHE_TTL_S.
+ * keys: a session by the SHA-256 of its token (never the token itself), and the one membership a
+ * request needs, by user and project (or user and active org). better-auth's hooks forget an entry
+ * the moment the session changes or ends, or a membership changes, in this Worker; elsewhere
+ * entries live at most KEY_CACHE_TTL_S.
  */
 import { TieredCache } from "../cache/tiered";
+import type { SessionMembership } from "../db/orgs";
 import { sha256Hex } from "../sha256";
 
 /** A live session as the gateway needs it; this is what KV holds. */
@@ -13,29 +15,42 @@ export interface SessionState {
   userId: string;
   /** Epoch ms; the session is refused from then on, even while its cache entry is fresh. */
   expiresAt: number;
+  /** better-auth's active organization of the session. */
+  activeOrgId: string | null;
 }
 
 /** Sessions by the SHA-256 hex digest of their token. */
 export const sessionCache = new TieredCache<SessionState, SessionState>({ namespace: "session", maxEntries: 10_000, compile: (state) => state });
 
-/** The ids of the orgs a user is a member of, ascending, by user id. */
-export const membershipCache = new TieredCache<readonly string[], readonly string[]>({
-  namespace: "membership",
+/** One membership of a user, by {@link projectMembershipId} or {@link defaultMembershipId}. */
+export const membershipCache = new TieredCache<SessionMembership, SessionMembership>({
+  // Not "membership": KV entries of that name hold an older shape (all of a user's org ids).
+  namespace: "member",
   maxEntries: 10_000,
-  compile: (orgIds) => orgIds,
+  compile: (membership) => membership,
 });
+
+/** The user's membership in the org that owns `projectId`. */
+export function projectMembershipId(userId: string, projectId: string): string {
+  return `${userId}/project/${projectId}`;
+}
+
+/** The user's membership in `activeOrgId`, or with no active org, the user's only one. */
+export function defaultMembershipId(userId: string, activeOrgId: string | null): string {
+  return activeOrgId === null ? `${userId}/only` : `${userId}/org/${activeOrgId}`;
+}
 
 /** The cache key of a session token. */
 export function sessionCacheKey(token: string): Promise<string> {
   return sha256Hex(token);
 }
 
-/** Drops a session from this isolate's memory and from KV (sign-out, revocation, expiry). */
+/** Drops a session from this isolate's memory and from KV (sign-out, revocation, active org change). */
 export async function forgetSession(kv: KVNamespace, token: string): Promise<void> {
   await sessionCache.invalidate(kv, await sessionCacheKey(token));
 }
 
-/** Drops a user's memberships from this isolate's memory and from KV (member added or removed). */
+/** Drops every membership entry of a user from this isolate's memory and from KV (member added or removed). */
 export async function forgetMemberships(kv: KVNamespace, userId: string): Promise<void> {
-  await membershipCache.invalidate(kv, userId);
+  await membershipCache.invalidateGroup(kv, userId);
 }

@@ -2,21 +2,29 @@
  * @module
  * Dashboard sessions at the edge (SPEC §1). A session cookie holds better-auth's signed
  * `<token>.<signature>`; the signature is checked first, without any KV or D1 read, so forged
- * cookies cost nothing. The session itself is read with better-auth's `getSession` and its
- * user's org memberships with one query, both through the tiered cache (see ./session-cache).
+ * cookies cost nothing. The session itself is read with better-auth's `getSession`, and the one
+ * membership a request acts with by one indexed query, both through the tiered cache (see
+ * ./session-cache).
  */
 import type { CacheContext } from "../cache/tiered";
-import { listUserOrgIds } from "../db/orgs";
+import { findDefaultMembership, findProjectMembership, type SessionMembership } from "../db/orgs";
 import { readDb } from "../db/session";
 import type { Bindings } from "../env";
 import { getAuth } from "./auth";
-import { membershipCache, sessionCache, sessionCacheKey, type SessionState } from "./session-cache";
+import {
+  defaultMembershipId,
+  membershipCache,
+  projectMembershipId,
+  sessionCache,
+  sessionCacheKey,
+  type SessionState,
+} from "./session-cache";
 
 /** A signed-in user, as the gateway authorizes it. */
 export interface VerifiedSession {
   userId: string;
-  /** The orgs the user is a member of, ascending (oldest org first). */
-  orgIds: readonly string[];
+  /** better-auth's active organization of the session (the user may have left it since). */
+  activeOrgId: string | null;
 }
 
 /** A base64 HMAC-SHA256, as better-auth signs cookies. */
@@ -42,12 +50,30 @@ export async function verifySession(ctx: CacheContext, env: Bindings, cookieValu
     const headers = new Headers({ cookie: `${authCookies.sessionToken.name}=${encodeURIComponent(cookieValue)}` });
     // No refresh: the gateway cannot set the refreshed cookie; dashboards refresh via get-session.
     const found = await auth.api.getSession({ headers, query: { disableRefresh: true } });
-    return found && { userId: found.user.id, expiresAt: found.session.expiresAt.getTime() };
+    return found && { userId: found.user.id, expiresAt: found.session.expiresAt.getTime(), activeOrgId: found.session.activeOrganizationId ?? null };
   });
   if (session === null || ctx.now >= session.expiresAt) return null;
+  return { userId: session.userId, activeOrgId: session.activeOrgId };
+}
 
-  const orgIds = await membershipCache.get(ctx, session.userId, () => listUserOrgIds(readDb(env), session.userId));
-  return { userId: session.userId, orgIds: orgIds ?? [] };
+/**
+ * The one org a session acts for (SPEC §1) and the user's role there, `null` when there is none:
+ * with `projectId`, the org that owns it if the user is a member; without, the session's active
+ * org if the user is still a member, else (no active org) the user's only membership. A user who
+ * left the active org gets `null`, never another org in its place.
+ * @throws {KeygateError} `UNAVAILABLE` when D1 is needed and unreachable.
+ */
+export async function sessionMembership(
+  ctx: CacheContext,
+  env: Bindings,
+  session: VerifiedSession,
+  projectId: string | undefined,
+): Promise<SessionMembership | null> {
+  const { userId, activeOrgId } = session;
+  if (projectId !== undefined) {
+    return membershipCache.get(ctx, projectMembershipId(userId, projectId), () => findProjectMembership(readDb(env), userId, projectId));
+  }
+  return membershipCache.get(ctx, defaultMembershipId(userId, activeOrgId), () => findDefaultMembership(readDb(env), userId, activeOrgId));
 }
 
 /** The token of a correctly signed `<token>.<signature>`, else `null`. */

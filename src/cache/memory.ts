@@ -48,6 +48,13 @@ export class MemoryCache<T> {
     this.#slots.delete(key);
   }
 
+  /** Deletes every entry whose key starts with `prefix` (a scan: for rare invalidations only). */
+  deletePrefix(prefix: string): void {
+    for (const key of this.#slots.keys()) {
+      if (key.startsWith(prefix)) this.#slots.delete(key);
+    }
+  }
+
   clear(): void {
     this.#slots.clear();
   }

@@ -8,6 +8,9 @@
  * `invalidate` takes effect at once: a read that was already in flight when it ran does not store
  * what it read. Known absences are cached in memory only, in their own small LRU, so a burst of
  * unknown ids can neither fill KV nor evict the entries of real keys.
+ *
+ * Ids may be grouped: `<group>/<rest>` (a user's memberships per project, say). `invalidateGroup`
+ * drops every id of a group at once, with the same guarantees as `invalidate`.
  */
 import { KeygateError } from "../errors";
 import { MemoryCache } from "./memory";
@@ -85,6 +88,29 @@ export class TieredCache<Stored, Live> {
     }
   }
 
+  /**
+   * {@link invalidate} for every id `<group>/…`. KV keys are found by listing, which may miss a
+   * key written moments ago elsewhere; this isolate still refuses such an entry (its stamp is older
+   * than the group's invalidation), and the TTL bounds it everywhere else.
+   */
+  async invalidateGroup(kv: KVNamespace, group: string): Promise<void> {
+    const prefix = this.#key(`${group}/`);
+    const now = Date.now();
+    this.#invalidatedAt.set(prefix, now, now + INVALIDATION_MEMORY_MS);
+    this.#found.deletePrefix(prefix);
+    this.#absent.deletePrefix(prefix);
+    try {
+      let cursor: string | undefined;
+      do {
+        const page: KVNamespaceListResult<unknown, string> = await kv.list({ prefix, ...(cursor && { cursor }) });
+        await Promise.all(page.keys.map((key) => kv.delete(key.name)));
+        cursor = page.list_complete ? undefined : page.cursor;
+      } while (cursor);
+    } catch (error) {
+      this.#log("kv delete failed", error);
+    }
+  }
+
   /** Forgets every memory entry of this isolate (KV is untouched). */
   clearMemory(): void {
     this.#found.clear();
@@ -121,8 +147,11 @@ export class TieredCache<Stored, Live> {
   }
 
   #invalidatedSince(key: string, time: number): boolean {
-    const at = this.#invalidatedAt.get(key, Date.now());
-    return at !== undefined && at.value >= time;
+    const now = Date.now();
+    const slash = key.indexOf("/");
+    const group = slash < 0 ? undefined : this.#invalidatedAt.get(key.slice(0, slash + 1), now);
+    const at = this.#invalidatedAt.get(key, now);
+    return (at !== undefined && at.value >= time) || (group !== undefined && group.value >= time);
   }
 
   #key(id: string): string {

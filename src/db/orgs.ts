@@ -73,13 +73,37 @@ export async function listOrgs(db: D1Database, page: PageQuery): Promise<OrgReco
   return results;
 }
 
-/** The ids of the orgs `userId` is a member of, ascending (oldest org first). */
-export async function listUserOrgIds(db: D1Database | D1DatabaseSession, userId: string): Promise<string[]> {
-  const { results } = await db.prepare(`SELECT org_id FROM members WHERE user_id = ? ORDER BY org_id`).bind(userId).all<{ org_id: string }>();
-  return results.map((row) => row.org_id);
+/** The org a session acts for and the user's better-auth role there (`owner`, `admin`, `member`, or several joined by `,`). */
+export interface SessionMembership {
+  orgId: string;
+  role: string;
 }
 
-/** Inserts a project; false when the org already has a project with this id. */
+/** The user's membership in the org that owns `projectId` (project ids are unique), else `null`. */
+export async function findProjectMembership(db: D1Database | D1DatabaseSession, userId: string, projectId: string): Promise<SessionMembership | null> {
+  return db
+    .prepare(`SELECT m.org_id AS orgId, m.role FROM projects p JOIN members m ON m.org_id = p.org_id AND m.user_id = ?1 WHERE p.id = ?2`)
+    .bind(userId, projectId)
+    .first<SessionMembership>();
+}
+
+/**
+ * The user's membership in `orgId`, or with `orgId` null, the user's only membership (`null` when
+ * the user has none or several).
+ */
+export async function findDefaultMembership(
+  db: D1Database | D1DatabaseSession,
+  userId: string,
+  orgId: string | null,
+): Promise<SessionMembership | null> {
+  const { results } = await db
+    .prepare(`SELECT org_id AS orgId, role FROM members WHERE user_id = ?1 AND (?2 IS NULL OR org_id = ?2) LIMIT 2`)
+    .bind(userId, orgId)
+    .all<SessionMembership>();
+  return results.length === 1 ? results[0]! : null;
+}
+
+/** Inserts a project; false when a project with this id exists, in any org (ids are unique). */
 export async function insertProject(db: D1Database, project: ProjectRecord): Promise<boolean> {
   const result = await db
     .prepare(`INSERT OR IGNORE INTO projects (org_id, id, name, created_at) VALUES (?, ?, ?, ?)`)

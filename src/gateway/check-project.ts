@@ -2,9 +2,8 @@
  * @module
  * Project binding (SPEC §5 `project`): the project a request names must belong to the caller's org,
  * and be the caller's bound project if it has one. An OAuth token granted for one project is bound
- * like a key; one granted without a project acts like an unbound key of its org. A session caller
- * has no org of its own: the named project must belong to one of the user's orgs, and that org is
- * the request's org.
+ * like a key; one granted without a project acts like an unbound key of its org. Session callers
+ * are checked by ./check-session-org instead.
  */
 import type { Context, MiddlewareHandler } from "hono";
 import { projectExists } from "../db/orgs";
@@ -16,13 +15,11 @@ import type { KeygateEnv } from "./context";
 import { locateProject } from "./policy";
 import { principalOf, type Principal } from "./principal";
 
-/** Sets `c.var.projectId` to the checked or bound project (and `c.var.orgId` for sessions). */
+/** Sets `c.var.projectId` to the checked or bound project of an API key or OAuth caller. */
 export function checkProject(): MiddlewareHandler<KeygateEnv> {
   return async function checkProjectMiddleware(c, next) {
-    const caller = c.var.caller;
-    const principal = principalOf(caller);
+    const principal = principalOf(c.var.caller);
     if (principal) c.set("projectId", await projectFor(c, principal));
-    if (caller.kind === "session") await checkSessionProject(c, caller.orgIds);
     await next();
   };
 }
@@ -45,26 +42,8 @@ async function projectFor(c: Context<KeygateEnv>, principal: Principal): Promise
   return named;
 }
 
-/**
- * A session acts in the user's org that owns the named project. Project ids are unique per org
- * only: when several of the user's orgs own one of that id, the oldest org (smallest id) wins. A
- * request naming no project (also on `"origin"` routes) acts in the user's only org, or in none.
- */
-async function checkSessionProject(c: Context<KeygateEnv>, orgIds: readonly string[]): Promise<void> {
-  const named = namedProject(c);
-  if (named === undefined) {
-    c.set("orgId", orgIds.length === 1 ? orgIds[0] : undefined);
-    return;
-  }
-  const owns = await Promise.all(orgIds.map((orgId) => isOrgProject(c, orgId, named)));
-  const orgId = orgIds[owns.indexOf(true)];
-  if (orgId === undefined) throw projectMismatch();
-  c.set("orgId", orgId);
-  c.set("projectId", named);
-}
-
 /** The project the request names; `undefined` on `"origin"` routes, routes without one, or when omitted. */
-function namedProject(c: Context<KeygateEnv>): string | undefined {
+export function namedProject(c: Context<KeygateEnv>): string | undefined {
   const { route, params } = c.var.route;
   if (route.project === undefined || route.project === "origin") return undefined;
   const located = locateProject(route.project, c.req.raw, params, new URL(c.req.url));
@@ -79,6 +58,6 @@ async function isOrgProject(c: Context<KeygateEnv>, orgId: string, projectId: st
   return found === true;
 }
 
-function projectMismatch(): KeygateError {
+export function projectMismatch(): KeygateError {
   return new KeygateError("FORBIDDEN", "project_mismatch");
 }

@@ -14,7 +14,7 @@ export type Caller =
   | { kind: "admin" }
   | { kind: "api_key"; key: ActiveKey }
   | { kind: "oauth"; token: ActiveToken }
-  | { kind: "session"; userId: string; orgIds: readonly string[] };
+  | { kind: "session"; userId: string; activeOrgId: string | null };
 
 
 export interface KeygateVariables {
@@ -24,7 +24,7 @@ export interface KeygateVariables {
   caller: Caller;
   /** The project the request was checked against, or the caller's bound project. */
   projectId: string | undefined;
-  /** A session caller's org for this request: the one owning the checked project (keys carry theirs). */
+  /** A session caller's org for this request (SPEC §1; keys and tokens carry theirs). */
   orgId: string | undefined;
   /** A restriction that report mode let pass (SPEC §7). */
   wouldDeny: string | undefined;

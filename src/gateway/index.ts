@@ -7,6 +7,7 @@
 import { Hono } from "hono";
 import { auditRequests } from "../audit/record";
 import { checkProject } from "./check-project";
+import { checkSessionOrg } from "./check-session-org";
 import { checkSessionOrigin } from "./check-session-origin";
 import type { KeygateEnv } from "./context";
 import { forward } from "./forward";
@@ -26,6 +27,7 @@ gateway.all(
   resolveCaller({ allowAnonymous: (c) => c.var.route.route.public, acceptAdminToken: false, acceptSessions: true }),
   checkKeyRestrictions(),
   checkSessionOrigin(),
+  checkSessionOrg(),
   checkProject(),
   requireScopes((c) => c.var.route.route.scopes),
   enforceRateLimits(),

@@ -26,6 +26,8 @@ export interface CompiledRoute {
   /** All are required; empty means any authenticated caller. */
   scopes: readonly string[];
   public: boolean;
+  /** Whether dashboard session callers may use the route. */
+  sessions: boolean;
   project: ProjectLocator | "origin" | undefined;
   /** Units one request counts against the caller's rate limits and quota. */
   cost: number;
@@ -281,7 +283,16 @@ function pathParams(path: string): Set<string> {
 }
 
 function compileRoute(route: Route, index: number): CompiledRoute {
-  return { index, method: route.method, path: route.path, scopes: route.scopes, public: route.public, project: route.project, cost: route.cost };
+  return {
+    index,
+    method: route.method,
+    path: route.path,
+    scopes: route.scopes,
+    public: route.public,
+    sessions: route.sessions,
+    project: route.project,
+    cost: route.cost,
+  };
 }
 
 function methodMatches(routeMethod: string, method: string): boolean {

@@ -8,6 +8,7 @@ import type { Config } from "../env";
 import { KeygateError } from "../errors";
 import { IDENTITY_HEADERS, KEYGATE_HEADER_PREFIX, type KeygateIdentity } from "../origin/identity";
 import { signKeygateRequest } from "../origin/signature";
+import { hasBearer, withoutCookies } from "./credentials";
 
 /** The matched path and its query string (`""` or `?…`), as they go to the origin. */
 export interface ProxyTarget {
@@ -17,8 +18,6 @@ export interface ProxyTarget {
 
 const HOP_BY_HOP = new Set(["connection", "keep-alive", "te", "trailer", "transfer-encoding", "upgrade"]);
 const BODYLESS_METHODS = new Set(["GET", "HEAD"]);
-// Two Authorization headers arrive comma-joined; a Bearer among them is still Keygate's credential.
-const BEARER_SCHEME = /(?:^|,)\s*bearer(?:\s|$)/i;
 // Echo resolves the target like an origin at the root would, so it shows the exact forwarded path.
 const ECHO_BASE = new URL("http://echo.invalid");
 
@@ -88,8 +87,9 @@ async function outgoingHeaders(
   removeHopByHop(headers);
   // A client's own x-request-id is kept in the audit event only; the origin gets Keygate's id.
   deleteHeaders(headers, (name) => name === "host" || name === "x-api-key" || name === "x-request-id" || name.startsWith(KEYGATE_HEADER_PREFIX));
-  if (BEARER_SCHEME.test(headers.get("authorization") ?? "")) headers.delete("authorization");
-  const cookie = withoutCookies(headers.get("cookie"), config.sessionCookieNames);
+  // Two Authorization headers arrive comma-joined; a Bearer among them is still Keygate's credential.
+  if (hasBearer(headers.get("authorization"))) headers.delete("authorization");
+  const cookie = withoutCookies(headers.get("cookie"), config.strippedCookieNames);
   if (cookie) headers.set("cookie", cookie);
   else headers.delete("cookie");
 
@@ -141,16 +141,6 @@ function echo(method: string, url: URL, headers: Headers): Response {
     query: url.search.slice(1),
     headers: Object.fromEntries(headers),
   });
-}
-
-/** Removes the session cookie pairs and keeps the others. */
-function withoutCookies(cookie: string | null, sessionCookieNames: readonly string[]): string {
-  if (!cookie) return "";
-  return cookie
-    .split(";")
-    .map((pair) => pair.trim())
-    .filter((pair) => pair !== "" && !sessionCookieNames.includes(pair.split("=", 1)[0]!.trim()))
-    .join("; ");
 }
 
 function removeHopByHop(headers: Headers): void {

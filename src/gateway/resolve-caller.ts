@@ -54,6 +54,10 @@ async function callerOf(c: Context<KeygateEnv>, options: ResolveCallerOptions): 
       return { kind: "api_key", key };
     }
     case "bearer": {
+      if (credential.value === null) {
+        c.set("decider", "oauth");
+        throw unauthorized(c, "invalid token");
+      }
       if (options.acceptAdminToken && (await isAdminToken(credential.value, config.adminTokens))) {
         c.set("decider", "admin");
         return { kind: "admin" };
@@ -66,7 +70,8 @@ async function callerOf(c: Context<KeygateEnv>, options: ResolveCallerOptions): 
     }
     case "session": {
       c.set("decider", "session");
-      const session = options.acceptSessions ? await verifySession(cacheContext(c), c.env, credential.value) : null;
+      const session =
+        options.acceptSessions && credential.value !== null ? await verifySession(cacheContext(c), c.env, credential.value) : null;
       if (!session) throw unauthorized(c, "invalid session");
       return { kind: "session", ...session };
     }

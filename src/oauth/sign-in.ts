@@ -24,7 +24,7 @@ export interface SignedInUser {
 /** The user of a valid dashboard session cookie, else `null`. */
 export async function signedInUser(c: Context<KeygateEnv>): Promise<SignedInUser | null> {
   const credential = readCredential(c.req.raw.headers, getConfig(c.env).sessionCookieNames);
-  if (credential.kind !== "session") return null;
+  if (credential.kind !== "session" || credential.value === null) return null;
   const session = await verifySession(cacheContext(c), c.env, credential.value);
   return session && { userId: session.userId, sessionCookie: credential.value };
 }

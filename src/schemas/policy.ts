@@ -44,6 +44,8 @@ const RouteSchema = z.strictObject({
   path: z.string().startsWith("/", "must start with /"),
   scopes: z.array(ScopeSchema).default([]),
   public: z.boolean().default(false),
+  /** `false` refuses dashboard session callers (403 `org_required`). */
+  sessions: z.boolean().default(true),
   project: z
     .union([ProjectLocatorSchema, z.literal("origin")], {
       error: 'must be {"param": name}, {"query": name}, {"header": name} or "origin"',

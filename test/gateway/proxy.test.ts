@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import type { Config } from "../../src/env";
+import { type Bindings, type Config, getConfig } from "../../src/env";
 import { handleError } from "../../src/errors";
 import { forwardToOrigin, identityHeaders } from "../../src/gateway/proxy";
 import type { KeygateIdentity } from "../../src/origin/identity";
@@ -19,19 +19,7 @@ const IDENTITY: KeygateIdentity = {
 };
 
 function config(overrides: Partial<Config> = {}): Config {
-  return {
-    keyEnv: "live",
-    keyCacheTtlSeconds: 60,
-    adminTokens: [],
-    originUrl: undefined,
-    originSecrets: [],
-    originTimeoutMs: 5_000,
-    echo: false,
-    sessionCookieNames: ["better-auth.session_token", "__Secure-better-auth.session_token"],
-    authSecret: undefined,
-    authUrl: undefined,
-    ...overrides,
-  };
+  return { ...getConfig({} as Bindings), originTimeoutMs: 5_000, ...overrides };
 }
 
 /** A tiny gateway that forwards everything with a fixed identity. */
@@ -155,9 +143,26 @@ describe("forwardToOrigin in echo mode", () => {
   });
 
   it("strips a session cookie named by SESSION_COOKIE", async () => {
-    const sessionCookieNames = ["better-auth.session_token", "__Secure-better-auth.session_token", "my_session"];
-    const { headers } = await echoed({ headers: { cookie: "my_session=x; other=y" } }, "/x", { sessionCookieNames });
+    const { strippedCookieNames } = getConfig({ SESSION_COOKIE: "my_session" } as Bindings);
+    const { headers } = await echoed({ headers: { cookie: "my_session=x; other=y" } }, "/x", { strippedCookieNames });
     expect(headers.cookie).toBe("other=y");
+  });
+
+  it("strips both better-auth session cookie names, also the one this gateway does not accept", async () => {
+    const cookie = "a=1; better-auth.session_token=t1.s; __Secure-better-auth.session_token=t2.s; b=2";
+    const { headers } = await echoed({ headers: { cookie } });
+    expect(headers.cookie).toBe("a=1; b=2");
+  });
+
+  it("strips session cookies from a second Cookie header and leaves other cookies untouched", async () => {
+    const request = new Request("https://gw.test/x", { headers: [["cookie", "a=1"], ["cookie", "__Secure-better-auth.session_token=t.s; b=2"]] });
+    const { headers } = await echoed({ headers: request.headers });
+    expect(headers.cookie).toBe("a=1; b=2");
+  });
+
+  it("forwards a Cookie header without session cookies exactly as sent", async () => {
+    const { headers } = await echoed({ headers: { cookie: "prefs=a,b; theme=dark" } });
+    expect(headers.cookie).toBe("prefs=a,b; theme=dark");
   });
 
   it("adds a timestamp and a signature over the forwarded request that verifies", async () => {

@@ -1,22 +1,25 @@
 /**
  * SPEC §1, §5, §6: dashboard session callers. The cookie is verified at the edge (and cached
- * briefly), scopes are skipped, the named project must belong to one of the user's orgs, and
- * unsafe methods need a listed Origin.
+ * briefly), scopes are skipped, the session acts for exactly one org it belongs to, and unsafe
+ * methods need a listed Origin.
  */
 import { env } from "cloudflare:test";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { membershipCache, sessionCache, sessionCacheKey } from "../../src/auth/session-cache";
+import { membershipCache, projectMembershipId, sessionCache, sessionCacheKey } from "../../src/auth/session-cache";
+import policyJson from "../../policy.json";
+import { newId } from "../../src/ids";
 import {
   addMember,
   authPost,
   createOrgAs,
   DASHBOARD_ORIGIN,
   type DashboardUser,
+  SESSION_COOKIE_NAME,
   signedCookieValue,
   signIn,
   signUp,
 } from "../helpers/auth";
-import { admin, call, createOrg, createProject, type Echo, json } from "../helpers/worker";
+import { admin, call, callWithEnv, createOrg, createProject, type Echo, json } from "../helpers/worker";
 
 let ann: DashboardUser;
 let annOrg: string;
@@ -112,22 +115,68 @@ describe("session callers", () => {
     expect(headers["x-keygate-project-id"]).toBeUndefined();
   });
 
-  it("sends no org on a route that names no project when the user has several orgs", async () => {
+  it("acts for the session's active organization on a route that names no project, and follows set-active at once", async () => {
+    const carol = await signUp("Carol");
+    const first = await createOrgAs(carol);
+    const second = await createOrgAs(carol);
+    expect((await echoed(await get("/api/v1/products", carol)))["x-keygate-org-id"]).toBe(second);
+    expect((await authPost("/organization/set-active", { organizationId: first }, carol.cookie)).status).toBe(200);
+    expect((await echoed(await get("/api/v1/products", carol)))["x-keygate-org-id"]).toBe(first);
+  });
+
+  it("answers 403 org_required on a route that names no project for a user of several orgs without an active one", async () => {
     const carol = await signUp("Carol");
     await createOrgAs(carol);
     await createOrgAs(carol);
-    const headers = await echoed(await get("/api/v1/products", carol));
-    expect(headers["x-keygate-user-id"]).toBe(carol.userId);
-    expect(headers["x-keygate-org-id"]).toBeUndefined();
+    const fresh = await signIn(carol.email);
+    const res = await get("/api/v1/products", fresh);
+    expect(res.status).toBe(403);
+    expect(await json(res)).toMatchObject({ ok: false, code: "FORBIDDEN", message: "org_required" });
   });
 
-  it("acts in the oldest of the user's orgs that own a project id both have", async () => {
+  it.each([
+    ["GET", "/api/v1/products"],
+    ["POST", "/api/v1/products"],
+    ["POST", "/api/v1/stories/s1/publish"],
+    ["GET", "/api/v1/stories"],
+  ])("answers 403 org_required to a user without any org on %s %s, which names no project", async (method, path) => {
+    const loner = await signUp("Loner");
+    const res = await call(path, { method, headers: { cookie: loner.cookie, origin: DASHBOARD_ORIGIN } });
+    await expectError(res, 403, "org_required");
+  });
+
+  it("answers 403 org_required once the user has left the active org, rather than acting for another", async () => {
     const dave = await signUp("Dave");
-    const older = await createOrgAs(dave);
-    const newer = await createOrgAs(dave);
-    await createProject(newer, "shared_product");
-    await createProject(older, "shared_product");
-    expect((await echoed(await get("/api/v1/projects/shared_product", dave)))["x-keygate-org-id"]).toBe(older);
+    await createOrgAs(dave);
+    await addMember(annOrg, dave.userId);
+    expect((await authPost("/organization/set-active", { organizationId: annOrg }, dave.cookie)).status).toBe(200);
+    expect((await echoed(await get("/api/v1/products", dave)))["x-keygate-org-id"]).toBe(annOrg);
+    const removed = await authPost("/organization/remove-member", { memberIdOrEmail: dave.email, organizationId: annOrg }, ann.cookie);
+    expect(removed.status).toBe(200);
+    await expectError(await get("/api/v1/products", dave), 403, "org_required");
+  });
+
+  it("acts for the org of the named project even when another org is active", async () => {
+    const erin = await signUp("Erin");
+    await addMember(annOrg, erin.userId);
+    await createOrgAs(erin);
+    const headers = await echoed(await get(`/api/v1/projects/${annProject}`, erin));
+    expect(headers).toMatchObject({ "x-keygate-org-id": annOrg, "x-keygate-project-id": annProject });
+  });
+
+  it("passes a session without an org on a public route as an anonymous caller", async () => {
+    const loner = await signUp("Loner");
+    const headers = await echoed(await get("/public/page", loner));
+    expect(headers["x-keygate-caller"]).toBeUndefined();
+    expect(headers["x-keygate-user-id"]).toBeUndefined();
+    expect(headers.cookie).toBeUndefined();
+  });
+
+  it("answers 403 org_required on a route with sessions: false, also for a member of the project's org", async () => {
+    const policy = structuredClone(policyJson) as { routes: Record<string, unknown>[] };
+    policy.routes.unshift({ method: "GET", path: "/api/v1/projects/:id", scopes: ["projects:read"], project: { param: "id" }, sessions: false });
+    const res = await callWithEnv(`/api/v1/projects/${annProject}`, { POLICY: JSON.stringify(policy) }, { headers: { cookie: ann.cookie } });
+    await expectError(res, 403, "org_required");
   });
 
   it("works for an org made with the admin API once better-auth adds the user as a member", async () => {
@@ -137,14 +186,6 @@ describe("session callers", () => {
     await expectError(await get(`/api/v1/projects/${project}`, erin), 403, "project_mismatch");
     await addMember(org, erin.userId);
     expect((await echoed(await get(`/api/v1/projects/${project}`, erin)))["x-keygate-org-id"]).toBe(org);
-  });
-
-  it("accepts the session under both better-auth cookie names", async () => {
-    for (const name of ["better-auth.session_token", "__Secure-better-auth.session_token"]) {
-      const headers = await echoed(await get(`/api/v1/projects/${annProject}`, `theme=dark; ${name}=${ann.cookieValue}`));
-      expect(headers["x-keygate-user-id"]).toBe(ann.userId);
-      expect(headers.cookie).toBe("theme=dark");
-    }
   });
 
   it("records the session, the user's org and the project in the audit event", async () => {
@@ -168,7 +209,7 @@ describe("invalid sessions", () => {
     const forged = await signedCookieValue(ann.token, "another-secret-of-sufficient-length-0123456789");
     const kv = vi.spyOn(env.KEY_CACHE, "get");
     const d1 = vi.spyOn(env.DB, "prepare");
-    const res = await get(`/api/v1/projects/${annProject}`, `better-auth.session_token=${forged}`);
+    const res = await get(`/api/v1/projects/${annProject}`, `${SESSION_COOKIE_NAME}=${forged}`);
     await expectError(res, 401, "invalid session");
     expect(res.headers.get("www-authenticate")).toBe('Bearer realm="keygate"');
     expect(kv).not.toHaveBeenCalled();
@@ -181,12 +222,12 @@ describe("invalid sessions", () => {
     ["a signature that is not base64", `token.${"!".repeat(43)}=`],
     ["an empty cookie", ""],
   ])("answers 401 invalid session for %s", async (_, value) => {
-    await expectError(await get("/api/v1/products", `better-auth.session_token=${value}`), 401, "invalid session");
+    await expectError(await get("/api/v1/products", `${SESSION_COOKIE_NAME}=${value}`), 401, "invalid session");
   });
 
   it("answers 401 invalid session for a correctly signed token no session has", async () => {
     const unknown = await signedCookieValue("NoSuchSessionToken0123456789abcd");
-    await expectError(await get("/api/v1/products", `better-auth.session_token=${unknown}`), 401, "invalid session");
+    await expectError(await get("/api/v1/products", `${SESSION_COOKIE_NAME}=${unknown}`), 401, "invalid session");
   });
 
   it("answers 401 invalid session for an expired session", async () => {
@@ -265,7 +306,7 @@ describe("session cache", () => {
     expect((await get(`/api/v1/projects/${annProject}`, user)).status).toBe(200);
     const hash = await sessionCacheKey(user.token);
     await vi.waitFor(async () => expect(await cachedInKv("session", hash)).not.toBeNull());
-    await vi.waitFor(async () => expect(await cachedInKv("membership", ann.userId)).not.toBeNull());
+    await vi.waitFor(async () => expect(await cachedInKv("member", projectMembershipId(ann.userId, annProject))).not.toBeNull());
     sessionCache.clearMemory();
     membershipCache.clearMemory();
     breakD1();
@@ -297,6 +338,91 @@ describe("session cache", () => {
     await expectError(await get(`/api/v1/projects/${annProject}`, grace), 403, "project_mismatch");
   });
 });
+
+describe("session cookies (SPEC §1)", () => {
+  const plain = "better-auth.session_token";
+  const secure = "__Secure-better-auth.session_token";
+
+  it("with BETTER_AUTH_URL on https, counts only the __Secure- cookie better-auth sets, and still strips the other name", async () => {
+    await expectError(await get("/api/v1/products", `${plain}=${ann.cookieValue}`), 401, "missing credentials");
+    const headers = await echoed(await get("/public/page", `theme=dark; ${plain}=${ann.cookieValue}`));
+    expect(headers.cookie).toBe("theme=dark");
+    expect((await echoed(await get("/api/v1/products", `theme=dark; ${secure}=${ann.cookieValue}`)))["x-keygate-user-id"]).toBe(ann.userId);
+  });
+
+  it("with BETTER_AUTH_URL on http, counts only the plain cookie better-auth sets", async () => {
+    const http = { BETTER_AUTH_URL: "http://gw.test" };
+    const asSecure = await callWithEnv("/api/v1/products", http, { headers: { cookie: `${secure}=${ann.cookieValue}` } });
+    await expectError(asSecure, 401, "missing credentials");
+    const asPlain = await callWithEnv("/api/v1/products", http, { headers: { cookie: `${plain}=${ann.cookieValue}` } });
+    expect((await echoed(asPlain))["x-keygate-user-id"]).toBe(ann.userId);
+  });
+
+  it("counts the SESSION_COOKIE name too, and strips it", async () => {
+    const res = await callWithEnv("/api/v1/products", { SESSION_COOKIE: "my_session" }, { headers: { cookie: `my_session=${ann.cookieValue}; a=1` } });
+    const headers = await echoed(res);
+    expect(headers["x-keygate-user-id"]).toBe(ann.userId);
+    expect(headers.cookie).toBe("a=1");
+  });
+
+  it("reads and strips a session cookie sent in a second Cookie header", async () => {
+    const headers = new Headers([["cookie", "theme=dark"], ["cookie", ann.cookie]]);
+    const forwarded = await echoed(await call("/api/v1/products", { headers }));
+    expect(forwarded["x-keygate-user-id"]).toBe(ann.userId);
+    expect(forwarded.cookie).toBe("theme=dark");
+  });
+
+  it("answers 401 invalid session for two session cookies of different values, also in two Cookie headers", async () => {
+    const other = await signIn(ann.email);
+    await expectError(await get("/api/v1/products", `${ann.cookie}; ${other.cookie}`), 401, "invalid session");
+    const headers = new Headers([["cookie", ann.cookie], ["cookie", other.cookie]]);
+    await expectError(await call("/api/v1/products", { headers }), 401, "invalid session");
+  });
+
+  it("accepts the same session cookie sent twice", async () => {
+    expect((await echoed(await get("/api/v1/products", `${ann.cookie}; ${ann.cookie}`)))["x-keygate-user-id"]).toBe(ann.userId);
+  });
+});
+
+describe("session cost (one membership query per request)", () => {
+  it("reads one indexed membership row per request for a user in 150 orgs, then none while cached", async () => {
+    const many = await signUp("Many");
+    const now = new Date().toISOString();
+    const orgIds = Array.from({ length: 150 }, () => newId("org"));
+    await env.DB.batch([
+      ...orgIds.flatMap((id) => [
+        env.DB.prepare("INSERT INTO orgs (id, name, slug, created_at) VALUES (?, ?, ?, ?)").bind(id, "Many's org", id.toLowerCase(), now),
+        env.DB.prepare("INSERT INTO members (id, org_id, user_id, role, created_at) VALUES (?, ?, ?, 'member', ?)").bind(newId("mem"), id, many.userId, now),
+      ]),
+    ]);
+    const project = await createProject(orgIds[149]!);
+    await authPost("/organization/set-active", { organizationId: orgIds[7] }, many.cookie);
+    expect((await get("/api/v1/products", many)).status).toBe(200);
+
+    const statements = recordStatements();
+    expect((await echoed(await get(`/api/v1/projects/${project}`, many)))["x-keygate-org-id"]).toBe(orgIds[149]);
+    expect(statements.filter((sql) => /\b(members|projects)\b/.test(sql))).toHaveLength(1);
+    statements.length = 0;
+    expect((await echoed(await get(`/api/v1/projects/${project}`, many)))["x-keygate-org-id"]).toBe(orgIds[149]);
+    expect((await echoed(await get("/api/v1/products", many)))["x-keygate-org-id"]).toBe(orgIds[7]);
+    expect(statements).toEqual([]);
+  });
+});
+
+/** Every SQL statement prepared on DB (directly or through a D1 session) from now on. */
+function recordStatements(): string[] {
+  const statements: string[] = [];
+  const prepare = env.DB.prepare.bind(env.DB);
+  vi.spyOn(env.DB, "prepare").mockImplementation((sql) => (statements.push(sql), prepare(sql)));
+  const withSession = env.DB.withSession.bind(env.DB);
+  vi.spyOn(env.DB, "withSession").mockImplementation((constraint) => {
+    const session = withSession(constraint);
+    const sessionPrepare = session.prepare.bind(session);
+    session.prepare = (sql) => (statements.push(sql), sessionPrepare(sql));
+    return session;
+  });
+  return statements;
+}
 
 function breakD1(): void {
   const down = () => {

@@ -24,11 +24,21 @@ export interface DashboardUser {
 
 const PASSWORD = "correct horse battery staple";
 
-/** POST to better-auth, JSON in, with an Origin better-auth trusts and an optional session. */
-export function authPost(path: string, body: unknown, cookie?: string): Promise<Response> {
-  const headers: Record<string, string> = { "content-type": "application/json", origin: BASE };
+/**
+ * POST to better-auth, JSON in, with an Origin better-auth trusts and an optional session. Each
+ * call comes from its own client address, so sign-in and sign-up limits (per address) stay out of
+ * tests that are not about them.
+ */
+export function authPost(path: string, body: unknown, cookie?: string, clientIp = randomClientIp()): Promise<Response> {
+  const headers: Record<string, string> = { "content-type": "application/json", origin: BASE, "cf-connecting-ip": clientIp };
   if (cookie) headers.cookie = cookie;
   return call(`/_keygate/auth${path}`, { method: "POST", headers, body: JSON.stringify(body) });
+}
+
+/** A random address in 10.0.0.0/8. */
+export function randomClientIp(): string {
+  const [a, b, c] = crypto.getRandomValues(new Uint8Array(3));
+  return `10.${a}.${b}.${c}`;
 }
 
 /** Signs a new user up (better-auth signs them in at once) and returns their session. */

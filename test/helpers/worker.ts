@@ -1,7 +1,9 @@
 /**
  * Drives the real Worker (its `fetch` export) on the test's local D1, KV and Queue.
  */
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
+import worker from "../../src/index";
 
 export const ADMIN_TOKEN = "test-admin-token-0123456789abcdef";
 export const BASE = "https://gw.test";
@@ -20,6 +22,17 @@ export interface Echo {
 /** A request through the Worker. `path` is relative to {@link BASE}. */
 export function call(path: string, init: RequestInit = {}): Promise<Response> {
   return exports.default.fetch(new Request(`${BASE}${path}`, init));
+}
+
+/**
+ * A request through the Worker with some vars changed (`SIGNUP`, `POLICY`, …). A new env object
+ * gets its own config and better-auth instance, on the same D1, KV and Queue.
+ */
+export async function callWithEnv(path: string, overrides: Record<string, string>, init: RequestInit = {}): Promise<Response> {
+  const ctx = createExecutionContext();
+  const res = await worker.fetch(new Request(`${BASE}${path}`, init), { ...env, ...overrides }, ctx);
+  await waitOnExecutionContext(ctx);
+  return res;
 }
 
 /** A JSON request to the admin API with ADMIN_TOKEN, or with `auth` headers instead. */
