@@ -18,6 +18,8 @@ import { page, PageQuerySchema } from "./pagination";
 export const CreateOrgInputSchema = z.strictObject({ name: NameSchema });
 export const CreateProjectInputSchema = z.strictObject({ org_id: OrgIdSchema.optional(), name: NameSchema, id: ProjectIdSchema.optional() });
 export const ProjectListQuerySchema = PageQuerySchema.extend({ org_id: OrgIdSchema.optional() });
+/** The form of the ids Keygate generates (`prj_` + 26 Crockford base32). */
+const GENERATED_PROJECT_ID = /^prj_[0-9A-Z]{26}$/;
 
 /** Orgs span tenants, so only ADMIN_TOKEN manages them. */
 const requireAdminToken: MiddlewareHandler<KeygateEnv> = async (c, next) => {
@@ -48,10 +50,14 @@ projects.post("/", requireScopes(["keygate:projects:write"]), async (c) => {
   const input = await readJson(c, CreateProjectInputSchema);
   if (callerPrincipal(c)?.projectId) throw new KeygateError("FORBIDDEN", "project_mismatch");
   const orgId = actingOrg(c, input.org_id, true);
+  // An origin's own id names its tenant's project: choosing one is the operator's act alone.
+  if (input.id !== undefined && c.var.caller.kind !== "admin" && !GENERATED_PROJECT_ID.test(input.id)) {
+    throw KeygateError.badRequest([{ path: "id", message: "only ADMIN_TOKEN may choose an id that is not a prj_ id" }]);
+  }
   if (!(await orgExists(c.env.DB, orgId))) throw notFound();
   const project = { id: input.id ?? newId("prj"), org_id: orgId, name: input.name, created_at: new Date().toISOString() };
   if (!(await insertProject(c.env.DB, project))) {
-    throw new KeygateError("CONFLICT", "conflict", { details: { reason: `project "${project.id}" already exists in this org` } });
+    throw new KeygateError("CONFLICT", "conflict", { details: { reason: `project id "${project.id}" is taken` } });
   }
   recordChange(c, { action: "project.create", targetId: project.id, orgId, projectId: project.id, changes: fieldChanges(null, project, ["name"]) });
   // A request may have named it before it existed; that "unknown" must not outlive the creation.

@@ -3,7 +3,7 @@
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import { generateApiKey } from "../../src/gateway/api-key";
-import { createOrgAs, signUp } from "../helpers/auth";
+import { createOrgAs, SESSION_COOKIE_NAME, signUp } from "../helpers/auth";
 import { authorizeDevice, CLIENT_ID, oauthPost } from "../helpers/oauth";
 import { call, createKey, createOrg, json } from "../helpers/worker";
 
@@ -12,7 +12,7 @@ let validSession: string;
 let validOAuth: string;
 let revokedOAuth: string;
 const invalidKey = generateApiKey("live");
-const cookie = (value: string) => `theme=dark; better-auth.session_token=${value}`;
+const cookie = (value: string) => `theme=dark; ${SESSION_COOKIE_NAME}=${value}`;
 
 beforeAll(async () => {
   const org = await createOrg();
@@ -61,6 +61,12 @@ describe("credential precedence", () => {
     ["a revoked OAuth bearer token beside a valid session cookie", () => ({ authorization: `Bearer ${revokedOAuth}`, cookie: validSession }), "401 invalid token"],
     ["an OAuth bearer token under another scheme (ignored) with a valid session cookie", () => ({ authorization: `Token ${validOAuth}`, cookie: validSession }), "allowed"],
     ["an unrelated cookie only", () => ({ cookie: "theme=dark" }), "401 missing credentials"],
+    // Two Authorization headers arrive comma-joined (SPEC §1).
+    ["a Bearer key after a Basic value (two Authorization headers)", () => ({ authorization: `Basic dTpw, Bearer ${validKey}` }), "allowed"],
+    ["a Bearer key after a Basic value, beside an invalid session cookie", () => ({ authorization: `Basic dTpw, Bearer ${validKey}`, cookie: cookie("x.y") }), "allowed"],
+    ["an invalid Bearer after a Basic value, beside a valid session cookie", () => ({ authorization: "Basic dTpw, Bearer nope", cookie: validSession }), "401 invalid token"],
+    ["two Bearer values (a valid key and a valid OAuth token)", () => ({ authorization: `Bearer ${validKey}, Bearer ${validOAuth}` }), "401 invalid token"],
+    ["two Bearer values after a Basic value", () => ({ authorization: `Basic dTpw, Bearer ${validKey}, Bearer ${validKey}` }), "401 invalid token"],
   ])("%s: %s", async (_, headers, expected) => {
     expect(await outcome(headers())).toBe(expected);
   });
