@@ -7,7 +7,7 @@
  */
 import type { BetterAuthOptions } from "better-auth";
 import type { MiddlewareHandler } from "hono";
-import { countAttempt } from "../db/attempts";
+import { countAttempt, deleteAttemptsBefore } from "../db/attempts";
 import { KeygateError } from "../errors";
 import type { KeygateEnv } from "../gateway/context";
 
@@ -45,6 +45,14 @@ export async function consumeAttempt(db: D1Database, key: string, rule: AttemptR
   }
   if (counted.count <= rule.max) return { allowed: true, retryAfter: null };
   return { allowed: false, retryAfter: Math.max(1, Math.ceil((counted.windowStart + windowMs - now) / 1000)) };
+}
+
+/** Counters are kept well past the longest window (a minute), then deleted by the retention cron. */
+const ATTEMPT_RETENTION_MS = 3_600_000;
+
+/** Deletes the counters of windows that ended long ago; returns how many. */
+export function pruneAttempts(db: D1Database, now = Date.now()): Promise<number> {
+  return deleteAttemptsBefore(db, now - ATTEMPT_RETENTION_MS);
 }
 
 /** better-auth's `rateLimit.customStorage`, counting in D1. */

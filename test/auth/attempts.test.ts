@@ -5,7 +5,7 @@
 import { env } from "cloudflare:test";
 import { Hono } from "hono";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { CREDENTIAL_ATTEMPTS, limitAttempts } from "../../src/auth/attempts";
+import { CREDENTIAL_ATTEMPTS, limitAttempts, pruneAttempts } from "../../src/auth/attempts";
 import { handleError } from "../../src/errors";
 import type { KeygateEnv } from "../../src/gateway/context";
 import { authPost, DASHBOARD_ORIGIN, randomClientIp, signUp } from "../helpers/auth";
@@ -96,5 +96,18 @@ describe("limitAttempts", () => {
     expect(Number(res.headers.get("retry-after"))).toBeGreaterThan(0);
     expect(await json(res)).toMatchObject({ code: "RATE_LIMITED", details: { violated_policies: ["test-entry"] } });
     expect((await enter(randomClientIp())).status).toBe(200);
+  });
+});
+
+describe("pruneAttempts (retention cron)", () => {
+  it("deletes counters whose window started over an hour ago and keeps recent ones", async () => {
+    const now = Date.now();
+    await env.DB.batch([
+      env.DB.prepare("INSERT INTO auth_attempts (key, count, window_start) VALUES ('old-test', 3, ?)").bind(now - 3_600_001),
+      env.DB.prepare("INSERT INTO auth_attempts (key, count, window_start) VALUES ('recent-test', 3, ?)").bind(now - 60_000),
+    ]);
+    await pruneAttempts(env.DB, now);
+    const { results } = await env.DB.prepare("SELECT key FROM auth_attempts WHERE key IN ('old-test', 'recent-test')").all();
+    expect(results).toEqual([{ key: "recent-test" }]);
   });
 });
