@@ -9,8 +9,11 @@
  *      arguments are passed on (`npm run dev -- --ip 0.0.0.0`);
  *   4. once /_keygate/health answers and no org exists yet, creates a demo org, a demo project
  *      (`demo`) and an admin-capable demo key through the admin API, saving the raw key (shown only
- *      once by the API) to .wrangler/demo-key.txt so later runs print it again;
- *   5. prints the admin token's location, the demo key and curl lines to try.
+ *      once by the API) to .wrangler/demo-key.txt so later runs print it again; and a demo console
+ *      user, owner of the demo org: invited with ADMIN_TOKEN (sign-up is invite-only by default),
+ *      registered and joined through better-auth, its random password saved to
+ *      .wrangler/demo-user.txt;
+ *   5. prints the admin token's location, the demo key, the demo user and curl lines to try.
  *
  * Without ORIGIN_URL the gateway answers with an echo of what it would forward (.dev.vars sets
  * ECHO=1). Set ORIGIN_URL in .dev.vars (with ORIGIN_SECRET) or in the environment to forward to a
@@ -27,6 +30,8 @@ import { fileURLToPath } from "node:url";
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const DEV_VARS = join(root, ".dev.vars");
 const DEMO_KEY_FILE = join(root, ".wrangler", "demo-key.txt");
+const DEMO_USER_FILE = join(root, ".wrangler", "demo-user.txt");
+const DEMO_EMAIL = "demo@keygate.local";
 const DATABASE = "keygate";
 const { port: PORT_ARG, rest: WRANGLER_ARGS } = takePortArg(process.argv.slice(2));
 const PORT = Number(PORT_ARG ?? (process.env.PORT || 8787));
@@ -87,7 +92,13 @@ async function main() {
   } catch (error) {
     log(`warning: could not set up the demo org, project and key: ${error.message}`);
   }
-  printBanner({ adminToken, demo, forwarding: Boolean(vars.ORIGIN_URL), originUrl: vars.ORIGIN_URL });
+  let demoUser;
+  try {
+    demoUser = await ensureDemoUser(adminToken, demo?.orgId);
+  } catch (error) {
+    log(`warning: could not set up the demo console user: ${error.message}`);
+  }
+  printBanner({ adminToken, demo, demoUser, forwarding: Boolean(vars.ORIGIN_URL), originUrl: vars.ORIGIN_URL });
 }
 
 /** What .dev.vars must hold, with how to make each (random secrets; echo mode for local use). */
@@ -193,7 +204,7 @@ async function ensureDemo(adminToken) {
     await mkdir(dirname(DEMO_KEY_FILE), { recursive: true });
     await writeFile(DEMO_KEY_FILE, `${key.key}\n`, { mode: 0o600 });
     log(`created demo org ${org.id}, project "${DEMO_PROJECT_ID}" and key ${key.id}; the key is saved in .wrangler/demo-key.txt`);
-    return { key: key.key, created: true };
+    return { key: key.key, created: true, orgId: org.id };
   }
 
   const saved = existsSync(DEMO_KEY_FILE) ? (await readFile(DEMO_KEY_FILE, "utf8")).trim() : "";
@@ -204,6 +215,42 @@ async function ensureDemo(adminToken) {
     return { problem: `the saved demo key in .wrangler/demo-key.txt is rejected (${check.status} ${body.message ?? ""})`.trim() };
   }
   return { key: saved, created: false };
+}
+
+/**
+ * The demo console user: on the run that created the demo org, invites demo@keygate.local as its
+ * owner with ADMIN_TOKEN, registers it with a random password (saved to .wrangler/demo-user.txt)
+ * and accepts the invitation as that user; on later runs, the saved credentials.
+ */
+async function ensureDemoUser(adminToken, newOrgId) {
+  if (!newOrgId) {
+    if (!existsSync(DEMO_USER_FILE)) return undefined;
+    const [email, password] = (await readFile(DEMO_USER_FILE, "utf8")).trim().split("\n");
+    return { email, password, created: false };
+  }
+  const admin = { authorization: `Bearer ${adminToken}` };
+  const invitation = (await call("POST", `/_keygate/v1/orgs/${newOrgId}/invitations`, admin, { email: DEMO_EMAIL, role: "owner" })).data;
+  const password = randomBytes(12).toString("base64url");
+  // better-auth checks the Origin of its endpoints; the Worker's own origin is trusted.
+  const browser = { origin: BASE };
+  const signUp = await authCall("/sign-up/email", browser, { name: "Demo user", email: DEMO_EMAIL, password });
+  const cookie = signUp.headers.getSetCookie().map((line) => line.split(";", 1)[0]).join("; ");
+  await authCall("/organization/accept-invitation", { ...browser, cookie }, { invitationId: invitation.id });
+  await mkdir(dirname(DEMO_USER_FILE), { recursive: true });
+  await writeFile(DEMO_USER_FILE, `${DEMO_EMAIL}\n${password}\n`, { mode: 0o600 });
+  log(`created demo console user ${DEMO_EMAIL}, owner of the demo org; the password is saved in .wrangler/demo-user.txt`);
+  return { email: DEMO_EMAIL, password, created: true };
+}
+
+/** A better-auth call (its own response shapes); throws unless it answers 200. */
+async function authCall(path, headers, body) {
+  const response = await fetch(`${BASE}/_keygate/auth${path}`, {
+    method: "POST",
+    headers: { ...headers, "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  if (response.status !== 200) throw new Error(`POST /_keygate/auth${path} answered ${response.status}: ${await response.text()}`);
+  return response;
 }
 
 async function call(method, path, headers, body) {
@@ -219,7 +266,7 @@ async function call(method, path, headers, body) {
   return json;
 }
 
-function printBanner({ adminToken, demo, forwarding, originUrl }) {
+function printBanner({ adminToken, demo, demoUser, forwarding, originUrl }) {
   const host = `localhost:${PORT}`;
   const line = "=".repeat(78);
   const out = [
@@ -253,6 +300,16 @@ function printBanner({ adminToken, demo, forwarding, originUrl }) {
       `  No demo key: ${demo?.problem ?? "setting up the demo failed (see the warning above)"}.`,
       "  Start from scratch with  rm -rf .wrangler/state .wrangler/demo-key.txt  or use ADMIN_TOKEN:",
       `    curl -s "${host}/_keygate/v1/orgs" -H "authorization: Bearer $(grep '^ADMIN_TOKEN=' .dev.vars | cut -d= -f2-)"`,
+    );
+  }
+  if (demoUser) {
+    out.push(
+      "",
+      `  Demo console user${demoUser.created ? " (new)" : ""}, owner of "Demo org" (also in .wrangler/demo-user.txt):`,
+      `    ${demoUser.email}  /  ${demoUser.password}`,
+      `  Sign in at http://${host}/_keygate/console, or get a session cookie with`,
+      `  curl -si "${host}/_keygate/auth/sign-in/email" -H "origin: http://${host}" -H "content-type: application/json" \\`,
+      `    -d '{"email":"${demoUser.email}","password":"${demoUser.password}"}'`,
     );
   }
   out.push("", "  Ctrl-C stops the gateway.", line, "");
