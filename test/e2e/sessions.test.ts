@@ -31,7 +31,7 @@ const listed = await servePages();
 const unlisted = await servePages();
 const policy = JSON.parse(readFileSync(join(ROOT, "policy.json"), "utf8"));
 policy.cors = { ...policy.cors, origins: [listed.origin] };
-const worker = await startLocalWorker({ bindings: { POLICY: JSON.stringify(policy), SIGNUP: "open" } });
+const worker = await startLocalWorker({ bindings: { POLICY: JSON.stringify(policy) } });
 let browser: any;
 let email: string;
 let orgId: string;

@@ -39,7 +39,7 @@ function compileError(raw: unknown): KeygateError {
 describe("compilePolicy", () => {
   it("fills in the defaults of optional fields", () => {
     const policy = compilePolicy(policyWith({ routes: [{ method: "GET", path: "/a" }] }));
-    expect(policy.routes[0]).toEqual({ index: 0, method: "GET", path: "/a", scopes: [], public: false, project: undefined, cost: 1 });
+    expect(policy.routes[0]).toEqual({ index: 0, method: "GET", path: "/a", scopes: [], public: false, sessions: true, project: undefined, cost: 1 });
     expect(policy.cors).toEqual({ origins: new Set(), maxAge: 600 });
     expect(policy.catalog).toEqual({ scopes: CATALOG, wildcards: {}, presets: {} });
     expect(policy.oauthRateLimits).toEqual([]);
@@ -50,6 +50,13 @@ describe("compilePolicy", () => {
     expect(error.code).toBe("POLICY_INVALID");
     expect(error.status).toBe(500);
     expect(error.message).toContain("routes:");
+  });
+
+  it("compiles sessions: false on a route, and rejects a sessions value that is not a boolean", () => {
+    const policy = compilePolicy(policyWith({ routes: [{ method: "GET", path: "/a", sessions: false }] }));
+    expect(policy.routes[0]!.sessions).toBe(false);
+    const error = compileError(policyWith({ routes: [{ method: "GET", path: "/a", sessions: "no" }] }));
+    expect(error.message).toContain("routes[0].sessions");
   });
 
   it("rejects an unknown field, naming where it is", () => {

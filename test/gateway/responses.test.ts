@@ -118,7 +118,7 @@ describe("gateway responses (SPEC §4)", () => {
   });
 
   it("answers 401 invalid session for a session cookie it cannot verify", async () => {
-    const res = await call(sites, { headers: { cookie: "better-auth.session_token=abc.def" } });
+    const res = await call(sites, { headers: { cookie: "__Secure-better-auth.session_token=abc.def" } });
     await expectError(res, 401, "UNAUTHORIZED", "invalid session");
   });
 

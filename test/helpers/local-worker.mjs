@@ -84,6 +84,8 @@ export async function startLocalWorker(options = {}) {
             BETTER_AUTH_SECRET: "local-test-better-auth-secret-0123456789abcdef0123",
             BETTER_AUTH_URL: url,
             ECHO: "1",
+            // Tests sign users up freely, as in the workers project; pass SIGNUP to test the others.
+            SIGNUP: "open",
             ...options.bindings,
           },
           d1Databases: Object.fromEntries((config.d1_databases ?? []).map((db) => [db.binding, db.database_id ?? db.database_name])),
