@@ -10,9 +10,9 @@
  *   4. once /_keygate/health answers and no org exists yet, creates a demo org, a demo project
  *      (`demo`) and an admin-capable demo key through the admin API, saving the raw key (shown only
  *      once by the API) to .wrangler/demo-key.txt so later runs print it again; and a demo console
- *      user, owner of the demo org: invited with ADMIN_TOKEN (sign-up is invite-only by default),
- *      registered and joined through better-auth, its random password saved to
- *      .wrangler/demo-user.txt;
+ *      user, owner of the demo org: invited with ADMIN_TOKEN (sign-up is invite-only by default)
+ *      and registered through better-auth, which joins it to the org; its random password is saved
+ *      to .wrangler/demo-user.txt;
  *   5. prints the admin token's location, the demo key, the demo user and curl lines to try.
  *
  * Without ORIGIN_URL the gateway answers with an echo of what it would forward (.dev.vars sets
@@ -219,8 +219,8 @@ async function ensureDemo(adminToken) {
 
 /**
  * The demo console user: on the run that created the demo org, invites demo@keygate.local as its
- * owner with ADMIN_TOKEN, registers it with a random password (saved to .wrangler/demo-user.txt)
- * and accepts the invitation as that user; on later runs, the saved credentials.
+ * owner with ADMIN_TOKEN and registers it with a random password (saved to .wrangler/demo-user.txt),
+ * which redeems the invitation; on later runs, the saved credentials.
  */
 async function ensureDemoUser(adminToken, newOrgId) {
   if (!newOrgId) {
@@ -229,13 +229,12 @@ async function ensureDemoUser(adminToken, newOrgId) {
     return { email, password, created: false };
   }
   const admin = { authorization: `Bearer ${adminToken}` };
-  const invitation = (await call("POST", `/_keygate/v1/orgs/${newOrgId}/invitations`, admin, { email: DEMO_EMAIL, role: "owner" })).data;
+  await call("POST", `/_keygate/v1/orgs/${newOrgId}/invitations`, admin, { email: DEMO_EMAIL, role: "owner" });
   const password = randomBytes(12).toString("base64url");
   // better-auth checks the Origin of its endpoints; the Worker's own origin is trusted.
   const browser = { origin: BASE };
-  const signUp = await authCall("/sign-up/email", browser, { name: "Demo user", email: DEMO_EMAIL, password });
-  const cookie = signUp.headers.getSetCookie().map((line) => line.split(";", 1)[0]).join("; ");
-  await authCall("/organization/accept-invitation", { ...browser, cookie }, { invitationId: invitation.id });
+  // Registering an invited email redeems the invitation: the user joins the org as its owner.
+  await authCall("/sign-up/email", browser, { name: "Demo user", email: DEMO_EMAIL, password });
   await mkdir(dirname(DEMO_USER_FILE), { recursive: true });
   await writeFile(DEMO_USER_FILE, `${DEMO_EMAIL}\n${password}\n`, { mode: 0o600 });
   log(`created demo console user ${DEMO_EMAIL}, owner of the demo org; the password is saved in .wrangler/demo-user.txt`);

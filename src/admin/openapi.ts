@@ -73,7 +73,7 @@ export const OPERATIONS: readonly Operation[] = [
   {
     method: "post",
     path: "/projects",
-    summary: "Create a project (a chosen id: ADMIN_TOKEN only)",
+    summary: "Create a project (a chosen id: ADMIN_TOKEN only; ids are unique across orgs, 409 when taken)",
     access: "keygate:projects:write",
     body: CreateProjectInputSchema,
     data: ProjectSchema,

@@ -20,7 +20,7 @@ import { CORE_MODELS, generateAuthId, ORGANIZATION_MODELS } from "./schema";
 import { revokeMemberTokens } from "../oauth/tokens";
 import { attemptStorage, CREDENTIAL_ATTEMPTS } from "./attempts";
 import { forgetMemberships, forgetSession } from "./session-cache";
-import { assertMayRegister } from "./signup";
+import { assertMayRegister, redeemInvitationsOf } from "./signup";
 
 /** Where better-auth's endpoints live (`/_keygate/auth/sign-in/email`, …). */
 export const AUTH_BASE_PATH = "/_keygate/auth";
@@ -67,7 +67,12 @@ function createAuth(env: Bindings) {
     // Errors that are not better-auth's own (D1 down while counting attempts) reach Keygate's onError.
     onAPIError: { throw: true },
     databaseHooks: {
-      user: { create: { before: async (user) => assertMayRegister(env.DB, config.signup, user.email) } },
+      user: {
+        create: {
+          before: async (user) => assertMayRegister(env.DB, config.signup, user.email),
+          after: (user) => redeemInvitationsOf(env.DB, user),
+        },
+      },
       session: {
         update: { after: (session) => forgetSession(env.KEY_CACHE, session.token) },
         delete: { after: (session) => forgetSession(env.KEY_CACHE, session.token) },

@@ -5,8 +5,8 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { newId } from "../../src/ids";
-import { createOrgAs, randomClientIp, sessionCookieValue, signUp } from "../helpers/auth";
-import { BASE, callWithEnv, createOrg, json } from "../helpers/worker";
+import { createOrgAs, randomClientIp, SESSION_COOKIE_NAME, sessionCookieValue, signUp } from "../helpers/auth";
+import { BASE, callWithEnv, createOrg, type Echo, json } from "../helpers/worker";
 
 const PASSWORD = "correct horse battery staple";
 
@@ -20,11 +20,11 @@ function authPostWith(vars: Record<string, string>, path: string, body: unknown,
   return callWithEnv(`/_keygate/auth${path}`, vars, { method: "POST", headers, body: JSON.stringify(body) });
 }
 
-async function invite(orgId: string, email: string, expiresAt = new Date(Date.now() + 86_400_000)): Promise<string> {
+async function invite(orgId: string, email: string, expiresAt = new Date(Date.now() + 86_400_000), role = "member"): Promise<string> {
   const inviter = await signUp("Inviter");
   const id = newId("inv");
-  await env.DB.prepare("INSERT INTO invitations (id, org_id, email, role, status, expires_at, created_at, inviter_id) VALUES (?, ?, ?, 'member', 'pending', ?, ?, ?)")
-    .bind(id, orgId, email, expiresAt.toISOString(), new Date().toISOString(), inviter.userId)
+  await env.DB.prepare("INSERT INTO invitations (id, org_id, email, role, status, expires_at, created_at, inviter_id) VALUES (?, ?, ?, ?, 'pending', ?, ?, ?)")
+    .bind(id, orgId, email, role, expiresAt.toISOString(), new Date().toISOString(), inviter.userId)
     .run();
   return id;
 }
@@ -51,6 +51,21 @@ describe("SIGNUP", () => {
     expect(res.status).toBe(200);
     expect(sessionCookieValue(res)).toBeTruthy();
     expect(await userCount(email)).toBe(1);
+  });
+
+  it("invite: registering redeems the invitations, joining each inviting org with its role, and the session acts for it", async () => {
+    const email = freshEmail();
+    const org = await createOrg();
+    const invitationId = await invite(org, email, undefined, "owner");
+    const registered = await signUpWith({ SIGNUP: "invite" }, email);
+    expect(registered.status).toBe(200);
+    const { user } = await json<{ user: { id: string } }>(registered);
+    const member = await env.DB.prepare("SELECT role FROM members WHERE user_id = ? AND org_id = ?").bind(user.id, org).first();
+    expect(member).toEqual({ role: "owner" });
+    expect(await env.DB.prepare("SELECT status FROM invitations WHERE id = ?").bind(invitationId).first()).toEqual({ status: "accepted" });
+    const cookie = `${SESSION_COOKIE_NAME}=${sessionCookieValue(registered)}`;
+    const res = await callWithEnv("/api/v1/products", {}, { headers: { cookie } });
+    expect((await json<Echo>(res)).headers["x-keygate-org-id"]).toBe(org);
   });
 
   it("invite: refuses an email whose invitation expired or was already used", async () => {
