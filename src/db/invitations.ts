@@ -10,10 +10,10 @@ export interface PendingInvitation {
   role: string | null;
 }
 
-/** The pending, unexpired invitations of `email` (lowercase, as better-auth stores it). */
+/** The pending, unexpired invitations of `email` (lowercase), however the inviter spelt its case. */
 export async function listPendingInvitations(db: D1Database, email: string, now: Date): Promise<PendingInvitation[]> {
   const { results } = await db
-    .prepare(`SELECT id, org_id, role FROM invitations WHERE email = ? AND status = 'pending' AND expires_at > ?`)
+    .prepare(`SELECT id, org_id, role FROM invitations WHERE lower(email) = ? AND status = 'pending' AND expires_at > ?`)
     .bind(email, now.toISOString())
     .all<PendingInvitation>();
   return results;

@@ -96,10 +96,12 @@ export async function findDefaultMembership(
   userId: string,
   orgId: string | null,
 ): Promise<SessionMembership | null> {
-  const { results } = await db
-    .prepare(`SELECT org_id AS orgId, role FROM members WHERE user_id = ?1 AND (?2 IS NULL OR org_id = ?2) LIMIT 2`)
-    .bind(userId, orgId)
-    .all<SessionMembership>();
+  // Two statements, so each is one lookup in the unique (user_id, org_id) index.
+  const statement =
+    orgId === null
+      ? db.prepare(`SELECT org_id AS orgId, role FROM members WHERE user_id = ? LIMIT 2`).bind(userId)
+      : db.prepare(`SELECT org_id AS orgId, role FROM members WHERE user_id = ? AND org_id = ?`).bind(userId, orgId);
+  const { results } = await statement.all<SessionMembership>();
   return results.length === 1 ? results[0]! : null;
 }
 

@@ -44,13 +44,16 @@ describe("SIGNUP", () => {
     expect(await userCount(email)).toBe(0);
   });
 
-  it("invite: registers an email with a pending invitation, whatever its case", async () => {
+  it("invite: registers an email with a pending invitation, whatever the case of either", async () => {
     const email = freshEmail();
     await invite(await createOrg(), email);
     const res = await signUpWith({ SIGNUP: "invite" }, email.toUpperCase());
     expect(res.status).toBe(200);
     expect(sessionCookieValue(res)).toBeTruthy();
     expect(await userCount(email)).toBe(1);
+    const mixed = `Mixed.${crypto.randomUUID()}@Example.com`;
+    await invite(await createOrg(), mixed);
+    expect((await signUpWith({ SIGNUP: "invite" }, mixed.toLowerCase())).status).toBe(200);
   });
 
   it("invite: registering redeems the invitations, joining each inviting org with its role, and the session acts for it", async () => {
