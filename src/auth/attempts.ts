@@ -6,6 +6,7 @@
  * address and endpoint; a refusal is 429 `RATE_LIMITED` with `Retry-After`.
  */
 import type { BetterAuthOptions } from "better-auth";
+import { getIP } from "better-auth/api";
 import type { MiddlewareHandler } from "hono";
 import { countAttempt, deleteAttemptsBefore } from "../db/attempts";
 import { KeygateError } from "../errors";
@@ -16,6 +17,13 @@ export interface AttemptRule {
   window: number;
   max: number;
 }
+
+/**
+ * Where the client address comes from (better-auth's `advanced.ipAddress`): `CF-Connecting-IP`
+ * only. IPv6 addresses count per /64 (better-auth's default), so one host cannot rotate through
+ * its own prefix.
+ */
+export const CLIENT_ADDRESS = { ipAddressHeaders: ["cf-connecting-ip"] };
 
 /** Sign-in and sign-up, per client address and endpoint. */
 export const CREDENTIAL_ATTEMPTS: AttemptRule = { window: 60, max: 5 };
@@ -69,14 +77,15 @@ export function tooManyAttempts(retryAfter: number, policy: string): KeygateErro
 }
 
 /**
- * Limits attempts at a Keygate endpoint to `rule` per client address (`CF-Connecting-IP`).
+ * Limits attempts at a Keygate endpoint to `rule` per client address, read as better-auth reads it
+ * ({@link CLIENT_ADDRESS}).
  * @param name - Names the counter and the violated policy (`oauth-user-code`).
  * @throws {KeygateError} 429 `RATE_LIMITED` with `Retry-After`; 503 when D1 cannot count.
  * @example oauthRoutes.post("/device", limitAttempts("oauth-user-code", USER_CODE_ATTEMPTS), decide)
  */
 export function limitAttempts(name: string, rule: AttemptRule): MiddlewareHandler<KeygateEnv> {
   return async function limitAttemptsMiddleware(c, next) {
-    const client = c.req.header("cf-connecting-ip") ?? "unknown";
+    const client = getIP(c.req.raw, { advanced: { ipAddress: CLIENT_ADDRESS } }) ?? "unknown";
     const decision = await consumeAttempt(c.env.DB, `${name}:${client}`, rule);
     if (!decision.allowed) throw tooManyAttempts(decision.retryAfter!, name);
     await next();

@@ -18,7 +18,7 @@ import { loadPolicy } from "../gateway/policy";
 import { oncePer } from "../memo";
 import { CORE_MODELS, generateAuthId, ORGANIZATION_MODELS } from "./schema";
 import { revokeMemberTokens } from "../oauth/tokens";
-import { attemptStorage, CREDENTIAL_ATTEMPTS } from "./attempts";
+import { attemptStorage, CLIENT_ADDRESS, CREDENTIAL_ATTEMPTS } from "./attempts";
 import { forgetMemberships, forgetSession } from "./session-cache";
 import { assertMayRegister, redeemInvitationsOf } from "./signup";
 
@@ -87,7 +87,7 @@ function createAuth(env: Bindings) {
     },
     advanced: {
       database: { generateId: generateAuthId, validateSchema: false },
-      ipAddress: { ipAddressHeaders: ["cf-connecting-ip"] },
+      ipAddress: CLIENT_ADDRESS,
       // Decided by BETTER_AUTH_URL alone, so the gateway knows the one cookie name better-auth sets.
       useSecureCookies: config.secureCookies,
     },

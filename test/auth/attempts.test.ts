@@ -97,6 +97,13 @@ describe("limitAttempts", () => {
     expect(await json(res)).toMatchObject({ code: "RATE_LIMITED", details: { violated_policies: ["test-entry"] } });
     expect((await enter(randomClientIp())).status).toBe(200);
   });
+
+  it("counts IPv6 addresses per /64, like better-auth's limiter", async () => {
+    const prefix = `2001:db8:${Math.floor(Math.random() * 0xffff).toString(16)}:1`;
+    expect((await enter(`${prefix}::1`)).status).toBe(200);
+    expect((await enter(`${prefix}::2`)).status).toBe(200);
+    expect((await enter(`${prefix}:ffff::3`)).status).toBe(429);
+  });
 });
 
 describe("pruneAttempts (retention cron)", () => {
