@@ -53,7 +53,8 @@ export async function verifySession(ctx: CacheContext, env: Bindings, cookieValu
     return found && { userId: found.user.id, expiresAt: found.session.expiresAt.getTime(), activeOrgId: found.session.activeOrganizationId ?? null };
   });
   if (session === null || ctx.now >= session.expiresAt) return null;
-  return { userId: session.userId, activeOrgId: session.activeOrgId };
+  // Entries cached by an earlier version (at most KEY_CACHE_TTL_S old) have no activeOrgId.
+  return { userId: session.userId, activeOrgId: session.activeOrgId ?? null };
 }
 
 /**
