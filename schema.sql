@@ -268,6 +268,9 @@ CREATE TABLE IF NOT EXISTS oauth_authorization_codes (
 CREATE INDEX IF NOT EXISTS oauth_authorization_codes_expires ON oauth_authorization_codes (expires_at);
 CREATE INDEX IF NOT EXISTS oauth_authorization_codes_member ON oauth_authorization_codes (user_id, org_id);
 CREATE INDEX IF NOT EXISTS oauth_device_codes_member ON oauth_device_codes (user_id, org_id);
+-- MCP requests (SPEC §9, §10): the JSON-RPC method and the tool, prompt or resource it names.
+ALTER TABLE audit_events ADD COLUMN mcp_method TEXT;
+ALTER TABLE audit_events ADD COLUMN mcp_name TEXT;
 -- Audit storage tiers (SPEC §9, README "Audit pipeline"): a staging table that makes rollups
 -- idempotent, per-minute and per-hour counts, and the scopes each key's requests exercised.
 -- Rollup key columns hold '' for "none" (NULL would never conflict in the upserts).

@@ -1,7 +1,8 @@
 /**
  * @module
  * The Worker's HTTP surface: Keygate's own endpoints under `/_keygate` (health, the admin API,
- * better-auth for dashboards, the OAuth device flow for CLIs), then the gateway.
+ * better-auth for dashboards, the OAuth device flow for CLIs), MCP routes' RFC 9728 metadata, then
+ * the gateway.
  */
 import { Hono } from "hono";
 import { admin } from "./admin";
@@ -14,6 +15,8 @@ import { handleError } from "./errors";
 import { authorizationServerMetadataRoutes } from "./oauth/metadata";
 import { oauthRoutes } from "./oauth/routes";
 import { gateway } from "./gateway";
+import { protectedResourceRoutes } from "./gateway/mcp/discovery";
+import { PROTECTED_RESOURCE_PREFIX } from "./gateway/mcp/resource";
 import type { KeygateEnv } from "./gateway/context";
 import { assignRequestId } from "./request-id";
 
@@ -30,5 +33,6 @@ app.route("/", authorizationServerMetadataRoutes);
 app.all("/_keygate/*", () => {
   throw notFound();
 });
+app.route(PROTECTED_RESOURCE_PREFIX, protectedResourceRoutes);
 app.route("/", gateway);
 app.onError(handleError);

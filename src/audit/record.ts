@@ -69,6 +69,8 @@ export function auditEventOf(c: Context<KeygateEnv>, startedAt: number): AuditEv
     target_id: change?.targetId ?? null,
     changes: change?.changes ?? null,
     rate_limit_policy: clip(stringList(details?.violated_policies)?.join(",") ?? null, 200),
+    mcp_method: clip(c.var.mcp?.method, 128),
+    mcp_name: clip(c.var.mcp?.name, 512),
   };
 }
 

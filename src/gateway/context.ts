@@ -32,6 +32,8 @@ export interface KeygateVariables {
   decider: "api_key" | "oauth" | "session" | "admin" | undefined;
   /** The first 12 characters of a well-formed API key, for the audit event. */
   keyPrefix: string | undefined;
+  /** The MCP message of a POST to an MCP route, for its audit event (SPEC §10). */
+  mcp: { method: string | undefined; name: string | undefined } | undefined;
   /** What an admin request changed, for its audit event. */
   adminChange: AdminChange | undefined;
 }

@@ -2,7 +2,8 @@
  * @module
  * The gateway: every request outside `/_keygate` goes through these checks, top to bottom, and the
  * first failure answers (SPEC §4): route, credential, revocation, validity window, IP, Origin,
- * project, scopes, rate limits; then the origin. Every request, allowed or not, leaves one audit event.
+ * project, scopes, MCP message checks, rate limits; then the origin. Every request, allowed or not,
+ * leaves one audit event.
  */
 import { Hono } from "hono";
 import { auditRequests } from "../audit/record";
@@ -12,6 +13,7 @@ import { checkSessionOrigin } from "./check-session-origin";
 import type { KeygateEnv } from "./context";
 import { forward } from "./forward";
 import { matchRoute } from "./match-route";
+import { checkMcpMessages } from "./mcp/check-mcp";
 import { policyCors } from "./policy-cors";
 import { enforceRateLimits } from "./rate-limit";
 import { requireScopes } from "./require-scopes";
@@ -30,6 +32,7 @@ gateway.all(
   checkSessionOrg(),
   checkProject(),
   requireScopes((c) => c.var.route.route.scopes),
+  checkMcpMessages(),
   enforceRateLimits(),
   forward(),
 );

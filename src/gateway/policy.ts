@@ -13,6 +13,7 @@ import { type Issue, KeygateError } from "../errors";
 import { ProjectIdSchema, type RateLimitRule } from "../schemas/key";
 import { type Policy, PolicySchema, type Preset, type ProjectLocator, ROUTE_METHODS, type Route } from "../schemas/policy";
 import { WILDCARD_PATTERN } from "../schemas/scope";
+import { compileMcpRules, type McpRules, mcpScopeEntries } from "./mcp/rules";
 import { type Catalog, satisfies } from "./scopes";
 
 /** One policy route, as the gateway checks it. */
@@ -31,6 +32,8 @@ export interface CompiledRoute {
   project: ProjectLocator | "origin" | undefined;
   /** Units one request counts against the caller's rate limits and quota. */
   cost: number;
+  /** Per-message rules of an MCP route (SPEC §10). */
+  mcp: McpRules | undefined;
 }
 
 /** The route a request takes, with its percent-decoded path parameters. */
@@ -258,6 +261,14 @@ function* routeIssues(route: Route, scopes: Policy["scopes"]): Generator<{ path:
   if (typeof route.project === "object" && "param" in route.project && !pathParams(route.path).has(route.project.param)) {
     yield { path: ["project", "param"], message: `"${route.project.param}" is not a parameter of the path` };
   }
+  if (route.mcp) {
+    // Its path is the resource URL that tokens are bound to and metadata is published for.
+    if (/[:*]/.test(route.path)) yield { path: ["path"], message: "an mcp route's path is literal (no :param, no *)" };
+    if (route.public) yield { path: ["public"], message: "an mcp route is not public (its tools need a caller)" };
+    for (const { path, scope } of mcpScopeEntries(route.mcp)) {
+      if (!Object.hasOwn(scopes, scope)) yield { path: ["mcp", ...path], message: `"${scope}" is not in the catalog` };
+    }
+  }
 }
 
 /** Hono's router compiles `{regex}` parameters as it adds them; a bad one is a policy error. */
@@ -292,6 +303,7 @@ function compileRoute(route: Route, index: number): CompiledRoute {
     sessions: route.sessions,
     project: route.project,
     cost: route.cost,
+    mcp: route.mcp && compileMcpRules(route.mcp),
   };
 }
 

@@ -41,6 +41,9 @@ export const AuditEventSchema = z.object({
   changes: z.record(z.string().max(64), z.tuple([z.unknown(), z.unknown()])).nullable().default(null),
   /** The rate limit(s) that refused the request (reason `rate_limited`), comma-separated. */
   rate_limit_policy: Text(200).default(null),
+  /** MCP requests (SPEC §10): the JSON-RPC method and the tool, prompt or resource it names. */
+  mcp_method: Text(128).default(null),
+  mcp_name: Text(512).default(null),
 });
 export type AuditEvent = z.infer<typeof AuditEventSchema>;
 

@@ -39,6 +39,26 @@ const ProjectLocatorSchema = z.union([
 ]);
 export type ProjectLocator = z.infer<typeof ProjectLocatorSchema>;
 
+/** A resource URI pattern of SPEC §10: an exact URI, or a prefix ending in `*` (`*` alone: any). */
+export const RESOURCE_PATTERN = /^[^*]*\*?$/;
+const McpNameSchema = z.string().min(1, "needs a name").max(1024);
+const McpScopesSchema = z.array(ScopeSchema);
+const McpMapSchema = z.record(McpNameSchema, McpScopesSchema).default({});
+
+/**
+ * SPEC §10: the scopes each MCP tool, prompt and resource needs, beyond the route's own. A name
+ * that no entry covers takes `default`: `"deny"` (the default) or a scope list.
+ */
+const McpSchema = z.strictObject({
+  tools: McpMapSchema,
+  prompts: McpMapSchema,
+  resources: z
+    .record(McpNameSchema.regex(RESOURCE_PATTERN, "must be an exact URI or a prefix ending in *"), McpScopesSchema)
+    .default({}),
+  default: z.union([z.literal("deny"), McpScopesSchema], { error: 'must be "deny" or a list of scopes' }).default("deny"),
+});
+export type McpPolicy = z.infer<typeof McpSchema>;
+
 const RouteSchema = z.strictObject({
   method: z.enum([...ROUTE_METHODS, "*"]),
   path: z.string().startsWith("/", "must start with /"),
@@ -53,6 +73,7 @@ const RouteSchema = z.strictObject({
     .optional(),
   /** How many units one request (one MCP message) counts against rate limits and quotas. */
   cost: z.number().int().min(1).max(1000).default(1),
+  mcp: McpSchema.optional(),
 });
 export type Route = z.infer<typeof RouteSchema>;
 

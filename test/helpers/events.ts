@@ -44,6 +44,8 @@ export function auditEvent(fields: Partial<AuditEvent> = {}): AuditEvent {
     target_id: null,
     changes: null,
     rate_limit_policy: null,
+    mcp_method: null,
+    mcp_name: null,
     ...fields,
   };
 }
