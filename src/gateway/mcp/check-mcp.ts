@@ -115,19 +115,19 @@ function mayUseFor(c: Context<KeygateEnv>, rules: McpRules): MayUse {
 async function filteredResponse(response: Response, filter: ListFilter): Promise<Response> {
   const type = response.headers.get("content-type") ?? "";
   if (!response.body || !response.ok) return response;
-  const headers = new Headers(response.headers);
-  headers.delete("content-length");
   let body: BodyInit;
   if (SSE_TYPE.test(type)) {
     body = response.body.pipeThrough(sseRewriter({ rewrite: (message) => filterListResponse(message, filter), once: filter.id !== undefined, maxEventBytes: MAX_MCP_RESPONSE_BYTES }));
     // Cloudflare neither compresses nor buffers a response marked no-transform.
-    headers.set("cache-control", withNoTransform(headers.get("cache-control")));
+    response.headers.set("cache-control", withNoTransform(response.headers.get("cache-control")));
   } else if (JSON_TYPE.test(type) && filter.id !== undefined) {
     body = await filteredJson(response.body, filter);
   } else {
     return response;
   }
-  return new Response(body, { status: response.status, statusText: response.statusText, headers });
+  // Changed in place: Hono copies the replaced response's headers onto the new one.
+  response.headers.delete("content-length");
+  return new Response(body, response);
 }
 
 async function filteredJson(body: ReadableStream<Uint8Array>, filter: ListFilter): Promise<BodyInit> {
