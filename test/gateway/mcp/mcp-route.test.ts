@@ -41,8 +41,8 @@ function fakeOrigin(respond: (request: Request, body: string) => Response = () =
   return calls;
 }
 
-function send(init: RequestInit & { headers?: Record<string, string> }, path = MCP): Promise<Response> {
-  return worker.fetch(new Request(`${BASE}${path}`, init), { ...env, ORIGIN_URL: ORIGIN }, createExecutionContext());
+async function send(init: RequestInit & { headers?: Record<string, string> }, path = MCP): Promise<Response> {
+  return await worker.fetch(new Request(`${BASE}${path}`, init), { ...env, ORIGIN_URL: ORIGIN }, createExecutionContext());
 }
 
 function post(message: unknown, headers: Record<string, string> = { "x-api-key": agentKey }): Promise<Response> {
