@@ -256,6 +256,9 @@ async function main() {
   // 4. Keys, through the admin API: an org and the template key the pools copy.
   const ROUTE = "/api/v1/stories"; // policy.json: GET, scopes ["stories:read"], project "origin"
   const PUBLIC = "/public/bench"; // policy.json: GET /public/*, public
+  // policy.json: the demo MCP route; list_stories needs stories:read, which the template key holds.
+  const MCP = "/api/v1/mcp";
+  const MCP_CALL = JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "list_stories", arguments: { limit: 10 } } });
   const { org, key: k0 } = await createOrgAndKey(keygate.url, adminToken, ROUTE);
   // A limit no run reaches, so every request takes the exact tier's Durable Object round trip.
   const { key: limitedKey } = await createOrgAndKey(keygate.url, adminToken, ROUTE, {
@@ -393,6 +396,18 @@ async function main() {
     { id: "memory-hit", label: "API key, memory-cache hit", group: "keygate", target: keygate, pid: keygatePid, path: ROUTE, expect: 200, headers: () => ({ "x-api-key": k0.key }) },
     { id: "limited-exact", label: "API key, memory-cache hit, exact rate limit (Durable Object)", group: "keygate", target: keygate, pid: keygatePid, path: ROUTE, expect: 200, headers: () => ({ "x-api-key": limitedKey.key }) },
     {
+      id: "mcp-tools-call",
+      label: "MCP tools/call, API key, memory-cache hit (per-message check)",
+      group: "keygate",
+      target: keygate,
+      pid: keygatePid,
+      path: MCP,
+      method: "POST",
+      body: MCP_CALL,
+      expect: 200,
+      headers: () => ({ "x-api-key": k0.key, "content-type": "application/json", accept: "application/json, text/event-stream" }),
+    },
+    {
       id: "kv-hit",
       label: "API key, KV hit, memory cold (new key each request)",
       group: "keygate",
@@ -481,7 +496,7 @@ async function main() {
   for (const s of scenarios) {
     await prepare(s, 0.1, 0);
     const headers = s.headers();
-    const r = await fetchJson(new URL(s.path, s.target.url), { headers });
+    const r = await fetchJson(new URL(s.path, s.target.url), { headers, method: s.method, body: s.body });
     if (s.target === keygate) keygateRequests++;
     const fromOrigin = r.status !== 200 || r.body?.origin === "bench";
     if (r.status !== s.expect || !fromOrigin) {
@@ -496,6 +511,8 @@ async function main() {
     const result = await runLoad({
       url: s.target.url,
       path: s.path,
+      method: s.method,
+      body: s.body,
       nextHeaders: s.headers,
       expect: s.expect,
       connections: rate ? opts.fixedConnections : opts.connections,

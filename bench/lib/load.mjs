@@ -9,6 +9,8 @@ import { percentile } from "./stats.mjs";
  * @param {object} o
  * @param {URL} o.url - base URL of the Worker
  * @param {string} o.path
+ * @param {string} [o.method] - GET unless given
+ * @param {string} [o.body] - the body of every request
  * @param {() => (Record<string,string> | null)} o.nextHeaders - headers of the next request; null when a key pool is exhausted
  * @param {number} o.expect - the status every response should have
  * @param {number} o.connections
@@ -38,8 +40,9 @@ export function runLoad(o) {
         bailout: 1000,
         requests: [
           {
-            method: "GET",
+            method: o.method ?? "GET",
             path: o.path,
+            ...(o.body !== undefined && { body: o.body }),
             setupRequest(req) {
               const headers = o.nextHeaders();
               if (headers === null) {

@@ -17,6 +17,9 @@ import { compileGrants, missingScopes } from "../../src/gateway/scopes";
 import { KeygateError } from "../../src/errors";
 import { MemoryCache } from "../../src/cache/memory";
 import { newId } from "../../src/ids";
+import { parseMcpMessage } from "../../src/gateway/mcp/jsonrpc";
+import { filterListResponse, LIST_SHAPES } from "../../src/gateway/mcp/lists";
+import { sseRewriter } from "../../src/gateway/mcp/sse";
 
 type Op = { describe: string; run(n: number): number | Promise<number> };
 
@@ -59,7 +62,26 @@ function makeFixtures() {
     revoked_at: null,
   };
   const kvEntryText = JSON.stringify({ cachedAt: 1_800_000_000_000, value: keyState });
-  return { policy, REQUIRED, WILDCARD_50, grantsExact, grantsWildcard, IP_RULES, ipList, validKey, badChecksumKey, keyHeaders, kvEntryText };
+  // The demo MCP route and a tools/list SSE reply of 50 tools (about 8 KB), half of them allowed.
+  const mcpRoute = policy.matchRoute("POST", "/api/v1/mcp")!.route;
+  const mcpRules = mcpRoute.mcp!;
+  const mcpCall = JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "publish_story", arguments: { id: "s1" } } });
+  const mcpGrants = compileGrants(["stories:*", "media:read"]);
+  const tools = Array.from({ length: 50 }, (_, i) => ({
+    name: i % 2 === 0 ? "list_stories" : "create_webhook",
+    description: `Tool number ${i}, with a description of typical length for an MCP tool.`,
+    inputSchema: { type: "object", properties: { id: { type: "string" } } },
+  }));
+  const sseList = new TextEncoder().encode(
+    'event: message\nid: e1\ndata: {"jsonrpc":"2.0","method":"notifications/progress","params":{"progress":1}}\n\n' +
+      `event: message\nid: e2\ndata: ${JSON.stringify({ jsonrpc: "2.0", id: 1, result: { tools } })}\n\n`,
+  );
+  const mayUse = (kind: "tools" | "prompts" | "resources", name: string) => {
+    const required = mcpRules.requiredFor(kind, name);
+    return required !== undefined && missingScopes(mcpGrants, required).length === 0;
+  };
+  const listFilter = { shapes: [LIST_SHAPES["tools/list"]], id: 1, mayUse };
+  return { mcpRules, mcpCall, mcpGrants, sseList, listFilter, policy, REQUIRED, WILDCARD_50, grantsExact, grantsWildcard, IP_RULES, ipList, validKey, badChecksumKey, keyHeaders, kvEntryText };
 }
 
 let idClock = 0;
@@ -79,6 +101,23 @@ function lru() {
 
 let fixtures: ReturnType<typeof makeFixtures> | undefined;
 const f = () => (fixtures ??= makeFixtures());
+
+/** Pipes `bytes` (as 2 KB chunks) through a list-filtering SSE rewriter; the output length. */
+async function rewriteSseOnce(bytes: Uint8Array, filter: Parameters<typeof filterListResponse>[1]): Promise<number> {
+  const source = new ReadableStream<Uint8Array>({
+    start(controller) {
+      for (let i = 0; i < bytes.length; i += 2048) controller.enqueue(bytes.subarray(i, i + 2048));
+      controller.close();
+    },
+  });
+  const reader = source.pipeThrough(sseRewriter({ rewrite: (m) => filterListResponse(m, filter), once: true, maxEventBytes: 1 << 24 })).getReader();
+  let length = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return length;
+    length += value.length;
+  }
+}
 
 const OPS: Record<string, Op> = {
   noop: {
@@ -206,6 +245,28 @@ const OPS: Record<string, Op> = {
       const fx = f();
       let sink = 0;
       for (let i = 0; i < n; i++) sink = (sink + compileIpAllowlist(fx.IP_RULES).ipv4.length) | 0;
+      return sink;
+    },
+  },
+  "mcp-check-tools-call": {
+    describe: "MCP per-message check: parse a tools/call body, look up its tool, check its scopes",
+    run(n) {
+      const fx = f();
+      let sink = 0;
+      for (let i = 0; i < n; i++) {
+        const parsed = parseMcpMessage(fx.mcpCall);
+        const required = parsed.ok && parsed.message.target ? fx.mcpRules.requiredFor(parsed.message.target.kind, parsed.message.target.name) : undefined;
+        sink = (sink + (required ? missingScopes(fx.mcpGrants, required).length : 1)) | 0;
+      }
+      return sink;
+    },
+  },
+  "mcp-sse-filter-list": {
+    describe: "SSE rewriter: a tools/list reply of 50 tools (~8 KB, 2 KB chunks) filtered to 25",
+    async run(n) {
+      const fx = f();
+      let sink = 0;
+      for (let i = 0; i < n; i++) sink = (sink + (await rewriteSseOnce(fx.sseList, fx.listFilter))) | 0;
       return sink;
     },
   },
