@@ -10,7 +10,8 @@ import { oncePer } from "../memo";
 import type { KeygateEnv } from "./context";
 import { loadPolicy, type CompiledPolicy } from "./policy";
 
-const EXPOSED_HEADERS = ["x-request-id", "www-authenticate", "retry-after", "ratelimit", "ratelimit-policy"];
+// Browser MCP clients must read the session id the server assigns (MCP Streamable HTTP).
+const EXPOSED_HEADERS = ["x-request-id", "www-authenticate", "retry-after", "ratelimit", "ratelimit-policy", "mcp-session-id"];
 
 export function policyCors(): MiddlewareHandler<KeygateEnv> {
   return async function policyCorsMiddleware(c, next) {

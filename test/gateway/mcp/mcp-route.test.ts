@@ -5,6 +5,7 @@
 import { createExecutionContext, env } from "cloudflare:test";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import worker from "../../../src/index";
+import { createOrgAs, DASHBOARD_ORIGIN, signUp } from "../../helpers/auth";
 import { BASE, createKey, createOrg, json } from "../../helpers/worker";
 
 const MCP = "/api/v1/mcp";
@@ -141,6 +142,19 @@ describe("POST to an MCP route: one message, checked per tool", () => {
       expect((await post(message, { "x-api-key": webhooksKey })).status).toBe(202);
     }
     expect(calls).toHaveLength(4);
+  });
+});
+
+describe("other callers on an MCP route", () => {
+  it("lets a dashboard session use every mapped tool (sessions skip scopes), never an unmapped one", async () => {
+    fakeOrigin(() => Response.json({ jsonrpc: "2.0", id: 1, result: {} }));
+    const user = await signUp();
+    await createOrgAs(user);
+    const headers = { cookie: user.cookie, origin: DASHBOARD_ORIGIN };
+    expect((await post(call(1, "publish_story"), headers)).status).toBe(200);
+    const denied = await post(call(2, "secret_admin_tool"), headers);
+    expect(denied.status).toBe(403);
+    expect(denied.headers.get("access-control-expose-headers")).toContain("mcp-session-id");
   });
 });
 
