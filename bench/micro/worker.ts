@@ -81,7 +81,8 @@ function makeFixtures() {
     return required !== undefined && missingScopes(mcpGrants, required).length === 0;
   };
   const listFilter = { shapes: [LIST_SHAPES["tools/list"]], id: 1, mayUse };
-  return { mcpRules, mcpCall, mcpGrants, sseList, listFilter, policy, REQUIRED, WILDCARD_50, grantsExact, grantsWildcard, IP_RULES, ipList, validKey, badChecksumKey, keyHeaders, kvEntryText };
+  const jsonList = JSON.stringify({ jsonrpc: "2.0", id: 1, result: { tools } });
+  return { mcpRules, mcpCall, mcpGrants, sseList, jsonList, listFilter, policy, REQUIRED, WILDCARD_50, grantsExact, grantsWildcard, IP_RULES, ipList, validKey, badChecksumKey, keyHeaders, kvEntryText };
 }
 
 let idClock = 0;
@@ -102,15 +103,16 @@ function lru() {
 let fixtures: ReturnType<typeof makeFixtures> | undefined;
 const f = () => (fixtures ??= makeFixtures());
 
-/** Pipes `bytes` (as 2 KB chunks) through a list-filtering SSE rewriter; the output length. */
-async function rewriteSseOnce(bytes: Uint8Array, filter: Parameters<typeof filterListResponse>[1]): Promise<number> {
+/** Pipes `bytes` (as 2 KB chunks) through a list-filtering SSE rewriter (or, without a filter, an identity transform); the output length. */
+async function rewriteSseOnce(bytes: Uint8Array, filter?: Parameters<typeof filterListResponse>[1]): Promise<number> {
   const source = new ReadableStream<Uint8Array>({
     start(controller) {
       for (let i = 0; i < bytes.length; i += 2048) controller.enqueue(bytes.subarray(i, i + 2048));
       controller.close();
     },
   });
-  const reader = source.pipeThrough(sseRewriter({ rewrite: (m) => filterListResponse(m, filter), once: true, maxEventBytes: 1 << 24 })).getReader();
+  const transform = filter ? sseRewriter({ rewrite: (m) => filterListResponse(m, filter), once: true, maxEventBytes: 1 << 24 }) : new TransformStream<Uint8Array, Uint8Array>();
+  const reader = source.pipeThrough(transform).getReader();
   let length = 0;
   for (;;) {
     const { done, value } = await reader.read();
@@ -267,6 +269,24 @@ const OPS: Record<string, Op> = {
       const fx = f();
       let sink = 0;
       for (let i = 0; i < n; i++) sink = (sink + (await rewriteSseOnce(fx.sseList, fx.listFilter))) | 0;
+      return sink;
+    },
+  },
+  "mcp-sse-identity-baseline": {
+    describe: "The same SSE bytes through an identity TransformStream: the stream machinery alone",
+    async run(n) {
+      const fx = f();
+      let sink = 0;
+      for (let i = 0; i < n; i++) sink = (sink + (await rewriteSseOnce(fx.sseList))) | 0;
+      return sink;
+    },
+  },
+  "mcp-filter-list-json": {
+    describe: "The same 50-tool list as JSON: JSON.parse, filter to 25, JSON.stringify (no stream)",
+    run(n) {
+      const fx = f();
+      let sink = 0;
+      for (let i = 0; i < n; i++) sink = (sink + JSON.stringify(filterListResponse(JSON.parse(fx.jsonList), fx.listFilter)).length) | 0;
       return sink;
     },
   },

@@ -27,6 +27,8 @@ export const MAX_MCP_MESSAGE_BYTES = 4 * 1024 * 1024;
 /** The largest JSON list response, or single SSE event, the gateway holds to filter. */
 export const MAX_MCP_RESPONSE_BYTES = 16 * 1024 * 1024;
 
+/** Streamable HTTP's methods (HEAD follows GET); anything else could carry an unchecked body. */
+const STREAMABLE_HTTP_METHODS = new Set(["POST", "GET", "HEAD", "DELETE"]);
 const SSE_TYPE = /^text\/event-stream\s*(?:;|$)/i;
 const JSON_TYPE = /^application\/json\s*(?:;|$)/i;
 const UTF8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
@@ -39,7 +41,13 @@ export function checkMcpMessages(): MiddlewareHandler<KeygateEnv> {
     const rules = c.var.route.route.mcp;
     if (!rules) return next();
     const mayUse = mayUseFor(c, rules);
-    if (c.req.method !== "POST") {
+    const method = c.req.method;
+    if (!STREAMABLE_HTTP_METHODS.has(method)) {
+      throw messageError("BAD_REQUEST", "invalid_request", null, JSON_RPC_ERRORS.invalidRequest, "an MCP route takes POST, GET and DELETE");
+    }
+    if (method !== "POST") {
+      // Only a POST body is a message; a DELETE's body would reach the origin unchecked.
+      if (method === "DELETE") c.req.raw = new Request(c.req.raw, { body: null });
       await next();
       // A GET stream can resume an earlier POST's stream (Last-Event-ID), replaying a list result.
       c.res = await filteredResponse(c.res, { shapes: ANY_LIST, mayUse });

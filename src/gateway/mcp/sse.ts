@@ -95,15 +95,15 @@ export function sseRewriter(options: SseRewriteOptions): TransformStream<Uint8Ar
  * that may yet be followed by LF.
  */
 function lineEnd(bytes: Uint8Array, start: number): { content: number; next: number } | undefined {
-  for (let i = start; i < bytes.length; i++) {
-    const byte = bytes[i];
-    if (byte === LF) return { content: i - start, next: i + 1 };
-    if (byte === CR) {
-      if (i + 1 === bytes.length) return undefined;
-      return { content: i - start, next: bytes[i + 1] === LF ? i + 2 : i + 1 };
-    }
+  const lf = bytes.indexOf(LF, start);
+  // A CR only matters before the first LF (or when there is none).
+  const cr = bytes.subarray(start, lf === -1 ? bytes.length : lf).indexOf(CR);
+  if (cr !== -1) {
+    const at = start + cr;
+    if (at + 1 === bytes.length) return undefined;
+    return { content: at - start, next: bytes[at + 1] === LF ? at + 2 : at + 1 };
   }
-  return undefined;
+  return lf === -1 ? undefined : { content: lf - start, next: lf + 1 };
 }
 
 function isDataLine(line: Uint8Array): boolean {

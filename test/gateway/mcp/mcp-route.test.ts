@@ -177,6 +177,19 @@ describe("bad MCP input: a 400 JSON-RPC error, nothing forwarded", () => {
     });
   }
 
+  it("refuses methods other than POST, GET and DELETE, and never forwards a DELETE's body", async () => {
+    const calls = fakeOrigin(() => new Response(null, { status: 204 }));
+    for (const method of ["PUT", "PATCH"]) {
+      const res = await send({ method, headers: { "x-api-key": agentKey }, body: JSON.stringify(call(1, "secret_admin_tool")) });
+      expect(res.status).toBe(400);
+      expect(await res.json()).toMatchObject({ jsonrpc: "2.0", id: null, error: { code: -32600 } });
+    }
+    expect(calls).toHaveLength(0);
+    const del = await send({ method: "DELETE", headers: { "x-api-key": agentKey }, body: JSON.stringify(call(1, "secret_admin_tool")) });
+    expect(del.status).toBe(204);
+    expect(calls[0]!.body).toBe("");
+  });
+
   it("refuses a 10 MB body with 413 naming the limit, declared or streamed", async () => {
     const calls = fakeOrigin();
     const big = JSON.stringify({ ...call(1, "upload_media"), params: { name: "upload_media", arguments: { data: "A".repeat(10 * 1024 * 1024) } } });
