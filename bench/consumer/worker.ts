@@ -109,6 +109,7 @@ function gatewayEvent(i: number, ts: string, now: number): AuditEvent {
     missing_scopes: outcome === "denied" ? ["stories:read"] : [],
     action: null,
     target_id: null,
+    changes: null,
     mcp_method: null,
     mcp_name: null,
   };
