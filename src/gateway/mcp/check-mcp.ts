@@ -30,7 +30,6 @@ export const MAX_MCP_RESPONSE_BYTES = 16 * 1024 * 1024;
 /** Streamable HTTP's methods (HEAD follows GET); anything else could carry an unchecked body. */
 const STREAMABLE_HTTP_METHODS = new Set(["POST", "GET", "HEAD", "DELETE"]);
 const SSE_TYPE = /^text\/event-stream\s*(?:;|$)/i;
-const JSON_TYPE = /^application\/json\s*(?:;|$)/i;
 const UTF8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 /** Every list shape, for streams that may replay any earlier response (`GET`, `Last-Event-ID`). */
 const ANY_LIST = Object.values(LIST_SHAPES);
@@ -128,7 +127,8 @@ async function filteredResponse(response: Response, filter: ListFilter): Promise
     body = response.body.pipeThrough(sseRewriter({ rewrite: (message) => filterListResponse(message, filter), once: filter.id !== undefined, maxEventBytes: MAX_MCP_RESPONSE_BYTES }));
     // Cloudflare neither compresses nor buffers a response marked no-transform.
     response.headers.set("cache-control", withNoTransform(response.headers.get("cache-control")));
-  } else if (JSON_TYPE.test(type) && filter.id !== undefined) {
+  } else if (filter.id !== undefined) {
+    // Whatever its declared type: a lenient client might still read a list from it.
     body = await filteredJson(response.body, filter);
   } else {
     return response;

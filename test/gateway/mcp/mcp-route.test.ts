@@ -220,6 +220,12 @@ describe("list results hold only what the caller may use", () => {
     expect(res.headers.get("content-length")).not.toBe("9999");
   });
 
+  it("filters a list result served under another content type too", async () => {
+    fakeOrigin(() => new Response(JSON.stringify(listResult(22)), { headers: { "content-type": "text/plain" } }));
+    const res = await post({ jsonrpc: "2.0", id: 22, method: "tools/list" }, { "x-api-key": webhooksKey });
+    expect((await json<{ result: { tools: unknown[] } }>(res)).result.tools).toHaveLength(2);
+  });
+
   it("filters the matching response in an SSE reply and streams the other events byte for byte", async () => {
     const notification = 'event: message\nid: e1\ndata: {"jsonrpc":"2.0","method":"notifications/progress","params":{"progress":1}}\n\n';
     const response = `event: message\nid: e2\ndata: ${JSON.stringify(listResult(21))}\n\n`;
