@@ -4,6 +4,7 @@
  * its method and the tool, prompt or resource it names. Batches (JSON arrays) are refused, so each
  * body is exactly one message and one decision.
  */
+import { duplicateKey } from "./json-keys";
 import type { McpTargetKind } from "./rules";
 
 export type JsonRpcId = string | number | null;
@@ -64,6 +65,8 @@ export function parseMcpMessage(text: string): McpMessageParse {
   } catch {
     return invalid(null, JSON_RPC_ERRORS.parseError, "the body is not JSON");
   }
+  const duplicate = duplicateKey(text);
+  if (duplicate !== undefined) return invalid(null, JSON_RPC_ERRORS.invalidRequest, `the key "${duplicate.slice(0, 64)}" appears twice in one object`);
   if (Array.isArray(body)) return invalid(null, JSON_RPC_ERRORS.invalidRequest, "JSON-RPC batches are not supported: send one message per request");
   if (!isObject(body)) return invalid(null, JSON_RPC_ERRORS.invalidRequest, "a JSON-RPC message is an object");
   const id = isId(body.id) ? body.id : null;

@@ -5,6 +5,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { decodeMcpHeaderValue, mcpHeaderMismatch } from "../../../src/gateway/mcp/headers";
+import { duplicateKey } from "../../../src/gateway/mcp/json-keys";
 import { JSON_RPC_ERRORS, parseMcpMessage } from "../../../src/gateway/mcp/jsonrpc";
 
 const rpc = (message: Record<string, unknown>) => JSON.stringify({ jsonrpc: "2.0", ...message });
@@ -70,6 +71,35 @@ describe("parseMcpMessage", () => {
     fc.assert(
       fc.property(fc.string({ minLength: 1 }), fc.oneof(fc.integer(), fc.string()), (name, id) => {
         expect(parseMcpMessage(rpc({ id, method: "tools/call", params: { name } }))).toEqual({ ok: true, message: { id, method: "tools/call", target: { kind: "tools", name } } });
+      }),
+    );
+  });
+});
+
+describe("duplicate keys", () => {
+  it("refuses a message naming one tool twice, also through escapes, with -32600", () => {
+    const twice = '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"list_stories","name":"publish_story"}}';
+    expect(parseMcpMessage(twice)).toEqual({ ok: false, id: null, code: -32600, reason: 'the key "name" appears twice in one object' });
+    const escaped = '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"list_stories", "na\\u006de" : "publish_story"}}';
+    expect(parseMcpMessage(escaped)).toMatchObject({ ok: false, code: -32600 });
+    expect(parseMcpMessage('{"jsonrpc":"2.0","method":"ping","method":"tools/call","id":1}')).toMatchObject({ ok: false, code: -32600 });
+  });
+
+  it("finds no duplicate in anything JSON.stringify writes, compact or indented (property)", () => {
+    fc.assert(
+      fc.property(fc.jsonValue(), (value) => {
+        expect(duplicateKey(JSON.stringify(value))).toBeUndefined();
+        expect(duplicateKey(JSON.stringify(value, null, 2))).toBeUndefined();
+      }),
+    );
+  });
+
+  it("finds a key repeated at any depth, and not keys equal across sibling objects (property)", () => {
+    fc.assert(
+      fc.property(fc.jsonValue(), fc.string(), (value, key) => {
+        const k = JSON.stringify(key);
+        expect(duplicateKey(`{"a":[${JSON.stringify(value)},{${k}:1,${k}:2}]}`)).toBe(key);
+        expect(duplicateKey(`[{${k}:1},{${k}:${JSON.stringify(value)}}]`)).toBeUndefined();
       }),
     );
   });

@@ -163,6 +163,7 @@ describe("bad MCP input: a 400 JSON-RPC error, nothing forwarded", () => {
     ["a non-JSON body", "not json", {}, -32700, null],
     ["a JSON-RPC array (batch)", JSON.stringify([call(1, "list_stories")]), {}, -32600, null],
     ["a tools/call without params.name", JSON.stringify(call(11, undefined)), {}, -32602, 11],
+    ["a tools/call naming two tools (duplicate key)", '{"jsonrpc":"2.0","id":15,"method":"tools/call","params":{"name":"list_stories","name":"publish_story"}}', {}, -32600, null],
     ["an Mcp-Name header that disagrees with the body", JSON.stringify(call(12, "list_stories")), { "mcp-name": "publish_story" }, -32020, 12],
     ["an Mcp-Method header that disagrees with the body", JSON.stringify(call(13, "list_stories")), { "mcp-method": "tools/list" }, -32020, 13],
     ["an encoded Mcp-Name that decodes to another name", JSON.stringify(call(14, "list_stories")), { "mcp-name": `=?base64?${btoa("publish_story")}?=` }, -32020, 14],
