@@ -48,6 +48,7 @@ export function checkMcpMessages(): MiddlewareHandler<KeygateEnv> {
       // Only a POST body is a message; a DELETE's body would reach the origin unchecked.
       if (method === "DELETE") c.req.raw = new Request(c.req.raw, { body: null });
       await next();
+      markUntransformable(c.res);
       // A GET stream can resume an earlier POST's stream (Last-Event-ID), replaying a list result.
       c.res = await filteredResponse(c.res, { shapes: ANY_LIST, mayUse });
       return;
@@ -58,6 +59,7 @@ export function checkMcpMessages(): MiddlewareHandler<KeygateEnv> {
     if (mismatch) throw messageError("BAD_REQUEST", "invalid_request", message.id, JSON_RPC_ERRORS.headerMismatch, mismatch);
     if (message.target) checkTarget(c, rules, message.id, message.target);
     await next();
+    markUntransformable(c.res);
     const shape = listShapeOf(message.method);
     if (shape) c.res = await filteredResponse(c.res, { shapes: [shape], id: message.id, mayUse });
   };
@@ -117,7 +119,7 @@ function mayUseFor(c: Context<KeygateEnv>, rules: McpRules): MayUse {
 /**
  * The origin's response with list results filtered: the one response to `filter.id` (SSE: that
  * event only), or with no id (streams that may replay any response) every list result in it. SSE
- * is never buffered, and marked so that no CDN transforms it either.
+ * is never buffered.
  */
 async function filteredResponse(response: Response, filter: ListFilter): Promise<Response> {
   const type = response.headers.get("content-type") ?? "";
@@ -125,8 +127,6 @@ async function filteredResponse(response: Response, filter: ListFilter): Promise
   let body: BodyInit;
   if (SSE_TYPE.test(type)) {
     body = response.body.pipeThrough(sseRewriter({ rewrite: (message) => filterListResponse(message, filter), once: filter.id !== undefined, maxEventBytes: MAX_MCP_RESPONSE_BYTES }));
-    // Cloudflare neither compresses nor buffers a response marked no-transform.
-    response.headers.set("cache-control", withNoTransform(response.headers.get("cache-control")));
   } else if (filter.id !== undefined) {
     // Whatever its declared type: a lenient client might still read a list from it.
     body = await filteredJson(response.body, filter);
@@ -152,9 +152,12 @@ async function filteredJson(body: ReadableStream<Uint8Array>, filter: ListFilter
   return filtered === undefined ? bytes : JSON.stringify(filtered);
 }
 
-function withNoTransform(cacheControl: string | null): string {
-  if (!cacheControl) return "no-transform";
-  return /(?:^|,)\s*no-transform\s*(?:,|$)/i.test(cacheControl) ? cacheControl : `${cacheControl}, no-transform`;
+/** Adds `no-transform` to an SSE response's Cache-Control: Cloudflare then neither compresses nor buffers it. */
+function markUntransformable(response: Response): void {
+  if (!SSE_TYPE.test(response.headers.get("content-type") ?? "")) return;
+  const cacheControl = response.headers.get("cache-control");
+  if (!cacheControl) response.headers.set("cache-control", "no-transform");
+  else if (!/(?:^|,)\s*no-transform\s*(?:,|$)/i.test(cacheControl)) response.headers.set("cache-control", `${cacheControl}, no-transform`);
 }
 
 /**

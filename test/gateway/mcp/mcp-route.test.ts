@@ -265,10 +265,19 @@ describe("list results hold only what the caller may use", () => {
 });
 
 describe("streams and sessions pass through", () => {
+  it("passes a tools/call SSE reply through as sent, marked no-transform", async () => {
+    const stream = 'event: message\ndata: {"jsonrpc":"2.0","method":"notifications/progress","params":{"progress":1}}\n\nevent: message\ndata: {"jsonrpc":"2.0","id":30,"result":{"content":[]}}\n\n';
+    fakeOrigin(() => new Response(stream, { headers: { "content-type": "text/event-stream", "cache-control": "no-cache" } }));
+    const res = await post(call(30, "list_stories"));
+    expect(res.headers.get("cache-control")).toBe("no-cache, no-transform");
+    expect(await res.text()).toBe(stream);
+  });
+
   it("streams a GET and forwards DELETE with the session headers; the session id is no credential", async () => {
     const calls = fakeOrigin((request) => new Response(request.method === "GET" ? ": ping\n\n" : null, { status: request.method === "GET" ? 200 : 204, headers: { "content-type": "text/event-stream", "mcp-session-id": "s-1" } }));
     const get = await send({ method: "GET", headers: { "x-api-key": agentKey, "mcp-session-id": "s-1" } });
     expect(get.headers.get("mcp-session-id")).toBe("s-1");
+    expect(get.headers.get("cache-control")).toBe("no-transform");
     expect(await get.text()).toBe(": ping\n\n");
     const del = await send({ method: "DELETE", headers: { "x-api-key": agentKey, "mcp-session-id": "s-1" } });
     expect(del.status).toBe(204);
