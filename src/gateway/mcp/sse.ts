@@ -55,11 +55,13 @@ export function sseRewriter(options: SseRewriteOptions): TransformStream<Uint8Ar
       const bytes = partial.length === 0 ? chunk : concat([partial, chunk]);
       const out: Uint8Array[] = [];
       let start = 0;
+      // The carried-over start of a line holds no line end, except perhaps a final CR.
+      let searchFrom = Math.max(0, partial.length - 1);
       while (start < bytes.length) {
-        const end = lineEnd(bytes, start);
+        const end = lineEnd(bytes, start, searchFrom);
         if (end === undefined) break;
         const line = bytes.subarray(start, end.next);
-        start = end.next;
+        start = searchFrom = end.next;
         if (end.content === 0) {
           if (held.length > 0) finishEvent(out, line);
           else out.push(line);
@@ -90,20 +92,20 @@ export function sseRewriter(options: SseRewriteOptions): TransformStream<Uint8Ar
 }
 
 /**
- * Where the line starting at `start` ends: `content` is its length without the terminator, `next`
- * where the following line starts. `undefined` when the end has not arrived, including a final CR
- * that may yet be followed by LF.
+ * Where the line starting at `start` ends, searching from `from`: `content` is its length without
+ * the terminator, `next` where the following line starts. `undefined` when the end has not
+ * arrived, including a final CR that may yet be followed by LF.
  */
-function lineEnd(bytes: Uint8Array, start: number): { content: number; next: number } | undefined {
-  const lf = bytes.indexOf(LF, start);
-  // A CR only matters before the first LF (or when there is none).
-  const cr = bytes.subarray(start, lf === -1 ? bytes.length : lf).indexOf(CR);
-  if (cr !== -1) {
-    const at = start + cr;
-    if (at + 1 === bytes.length) return undefined;
-    return { content: at - start, next: bytes[at + 1] === LF ? at + 2 : at + 1 };
+function lineEnd(bytes: Uint8Array, start: number, from: number): { content: number; next: number } | undefined {
+  for (let i = from; i < bytes.length; i++) {
+    const byte = bytes[i];
+    if (byte === LF) return { content: i - start, next: i + 1 };
+    if (byte === CR) {
+      if (i + 1 === bytes.length) return undefined;
+      return { content: i - start, next: bytes[i + 1] === LF ? i + 2 : i + 1 };
+    }
   }
-  return lf === -1 ? undefined : { content: lf - start, next: lf + 1 };
+  return undefined;
 }
 
 function isDataLine(line: Uint8Array): boolean {
