@@ -83,6 +83,13 @@ describe("POST to an MCP route: one message, checked per tool", () => {
     expect(row).toMatchObject({ outcome: "allowed", mcp_method: "tools/call", mcp_name: "publish_story", status: 200 });
   });
 
+  it("keeps the request's Cloudflare properties for the audit event after re-streaming the body", async () => {
+    fakeOrigin(() => Response.json({ jsonrpc: "2.0", id: 1, result: {} }));
+    const res = await send({ method: "POST", headers: { "x-api-key": agentKey }, body: JSON.stringify(call(1, "list_stories")), cf: { country: "DE", colo: "FRA" } } as RequestInit & { headers: Record<string, string> });
+    expect(res.status).toBe(200);
+    expect(await auditRow(res.headers.get("x-request-id"))).toMatchObject({ country: "DE", colo: "FRA", mcp_name: "list_stories" });
+  });
+
   it("accepts the key as Authorization: Bearer kg_… too", async () => {
     fakeOrigin(() => Response.json({ jsonrpc: "2.0", id: 2, result: {} }));
     const res = await post(call(2, "list_stories"), { authorization: `Bearer ${agentKey}` });
