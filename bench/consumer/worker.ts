@@ -110,6 +110,7 @@ function gatewayEvent(i: number, ts: string, now: number): AuditEvent {
     action: null,
     target_id: null,
     changes: null,
+    rate_limit_policy: null,
     mcp_method: null,
     mcp_name: null,
   };
