@@ -64,8 +64,10 @@ async function callerOf(c: Context<KeygateEnv>, options: ResolveCallerOptions): 
       }
       c.set("decider", "oauth");
       const token = await verifyAccessToken(cacheContext(c), c.env, credential.value);
-      // RFC 8707: a token minted for a resource (an MCP route's URL) is good there only.
-      if (!token || (token.resource !== null && !isTokenForResource(token, resourceOf(c.req.url)))) throw unauthorized(c, "invalid token");
+      // RFC 8707: a token minted for a resource (an MCP route's URL) is good there only, and an MCP
+      // route takes only tokens minted for it (SPEC §10).
+      const forThisResource = token && (token.resource !== null ? isTokenForResource(token, resourceOf(c.req.url)) : !c.get("route")?.route.mcp);
+      if (!token || !forThisResource) throw unauthorized(c, "invalid token");
       return { kind: "oauth", token };
     }
     case "session": {

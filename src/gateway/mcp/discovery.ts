@@ -15,7 +15,7 @@ export const protectedResourceRoutes = new Hono<KeygateEnv>();
 protectedResourceRoutes.on(["GET", "HEAD"], "/*", (c) => {
   const path = c.req.path.slice(PROTECTED_RESOURCE_PREFIX.length);
   const route = loadPolicy(c.env).routes.find((candidate) => candidate.mcp && candidate.path === path);
-  if (!route) throw new KeygateError("NOT_FOUND", "not found", { headers: { "access-control-allow-origin": "*" } });
+  if (!route) throw new KeygateError("NOT_FOUND", "not found");
   return c.json(protectedResourceMetadata(c.req.url, route), 200, {
     "access-control-allow-origin": "*",
     "cache-control": "public, max-age=300",

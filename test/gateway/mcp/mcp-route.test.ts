@@ -6,6 +6,7 @@ import { createExecutionContext, env } from "cloudflare:test";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import worker from "../../../src/index";
 import { createOrgAs, DASHBOARD_ORIGIN, signUp } from "../../helpers/auth";
+import { authorizeCode, authorizeDevice, exchangeCode, registerClient, type TokenResponse } from "../../helpers/oauth";
 import { BASE, createKey, createOrg, json } from "../../helpers/worker";
 
 const MCP = "/api/v1/mcp";
@@ -162,6 +163,38 @@ describe("other callers on an MCP route", () => {
     const denied = await post(call(2, "secret_admin_tool"), headers);
     expect(denied.status).toBe(403);
     expect(denied.headers.get("access-control-expose-headers")).toContain("mcp-session-id");
+  });
+});
+
+describe("OAuth tokens on an MCP route (RFC 8707)", () => {
+  async function codeToken(resource?: string): Promise<string> {
+    const user = await signUp("MCP OAuth user");
+    const orgId = await createOrgAs(user, "MCP OAuth org");
+    const clientId = await registerClient();
+    const { code, verifier } = await authorizeCode(user, { client_id: clientId, scope: "webhooks:read", ...(resource && { resource }) }, orgId);
+    return (await json<TokenResponse>(await exchangeCode({ code, verifier, client_id: clientId }))).access_token;
+  }
+
+  it("takes a token minted for this route, with the per-tool checks", async () => {
+    fakeOrigin(() => Response.json({ jsonrpc: "2.0", id: 1, result: {} }));
+    const token = await codeToken(`${BASE}${MCP}`);
+    expect((await post(call(1, "list_webhooks"), { authorization: `Bearer ${token}` })).status).toBe(200);
+    const denied = await post(call(2, "create_webhook"), { authorization: `Bearer ${token}` });
+    expect(denied.status).toBe(403);
+    expect(denied.headers.get("www-authenticate")).toBe(`Bearer error="insufficient_scope", scope="webhooks:write", resource_metadata="${METADATA_URL}"`);
+  });
+
+  it("refuses with 401 and the metadata URL a token minted without a resource or for another one", async () => {
+    const calls = fakeOrigin();
+    const user = await signUp("Device user");
+    const orgId = await createOrgAs(user, "Device org");
+    const device = await authorizeDevice(user, orgId, "webhooks:read");
+    for (const token of [device.access_token, await codeToken(), await codeToken(`${BASE}/api/v1/other-mcp`)]) {
+      const res = await post(call(1, "list_webhooks"), { authorization: `Bearer ${token}` });
+      expect(res.status).toBe(401);
+      expect(res.headers.get("www-authenticate")).toBe(`Bearer error="invalid_token", resource_metadata="${METADATA_URL}"`);
+    }
+    expect(calls).toHaveLength(0);
   });
 });
 
