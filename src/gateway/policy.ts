@@ -51,6 +51,8 @@ export interface CompiledPolicy {
   oauthRateLimits: readonly RateLimitRule[];
   cors: { origins: ReadonlySet<string>; maxAge: number };
   routes: readonly CompiledRoute[];
+  /** The `{header}` project locators of all routes, lowercased, so the proxy can drop their twins. */
+  headerLocators: ReadonlySet<string>;
   /**
    * The first route in policy order that matches. `path` is the request path as Hono routes it
    * (`c.req.path`). A HEAD request also matches GET routes.
@@ -107,6 +109,7 @@ export function compilePolicy(raw: unknown): CompiledPolicy {
     oauthRateLimits: policy.rate_limits.oauth,
     cors: { origins: new Set(policy.cors.origins), maxAge: policy.cors.max_age },
     routes,
+    headerLocators: new Set(routes.flatMap(({ project }) => (typeof project === "object" && "header" in project ? [project.header.toLowerCase()] : []))),
     matchRoute(method, path) {
       // Methods are compared uppercased: an origin that accepts `patch` as PATCH must not let it
       // slip past a PATCH route to a weaker `*` route.

@@ -1,8 +1,8 @@
 /**
  * @module
- * Forwarding an allowed request to the origin (SPEC §6): credentials and client-sent `x-keygate-*`
- * headers are stripped, the trusted identity and its signature added, and the request and response
- * bodies streamed through. Without an origin, ECHO answers with what would have been forwarded.
+ * Forwarding an allowed request to the origin (SPEC §6): credentials, client-sent `x-keygate-*`
+ * headers (and their underscore twins) are stripped, the trusted identity and
+ * its signature added, and the request and response bodies streamed through. Without an origin, ECHO answers with what would have been forwarded.
  */
 import type { Config } from "../env";
 import { KeygateError } from "../errors";
@@ -18,6 +18,8 @@ export interface ProxyTarget {
 
 const HOP_BY_HOP = new Set(["connection", "keep-alive", "te", "trailer", "transfer-encoding", "upgrade"]);
 const BODYLESS_METHODS = new Set(["GET", "HEAD"]);
+/** Headers Keygate removes by name (compared in {@link cgiHeaderName} form, like the rest). */
+const REMOVED_HEADERS = new Set(["host", "x-api-key", "x-request-id"]);
 // Echo resolves the target like an origin at the root would, so it shows the exact forwarded path.
 const ECHO_BASE = new URL("http://echo.invalid");
 
@@ -41,6 +43,15 @@ export function identityHeaders(identity: KeygateIdentity): Record<string, strin
 }
 
 /**
+ * A header name as CGI-style origins (WSGI, Rack, PHP) read it: they turn `-` into `_`, so
+ * `x_keygate_org_id` and `x-keygate-org-id` both become `HTTP_X_KEYGATE_ORG_ID`, one value.
+ * @example cgiHeaderName("X-Keygate_Org-Id"); // "x-keygate-org-id"
+ */
+export function cgiHeaderName(name: string): string {
+  return name.toLowerCase().replaceAll("_", "-");
+}
+
+/**
  * Sends an allowed request to `ORIGIN_URL` + `target` and returns the origin's response as is
  * (redirects not followed, hop-by-hop headers removed); with no origin and ECHO on, returns
  * `{ echo: true, method, path, query, headers }` describing what would be sent.
@@ -48,17 +59,20 @@ export function identityHeaders(identity: KeygateIdentity): Record<string, strin
  * @throws KeygateError `GATEWAY_TIMEOUT` "origin timeout" when the origin does not answer within
  *   `config.originTimeoutMs`; `BAD_GATEWAY` "origin unreachable" when it cannot be reached or no
  *   origin is configured; `BAD_REQUEST` when the path would escape ORIGIN_URL's base path.
+ * @param headerLocators - The policy's `{header}` project locators (lowercase): each passes as is,
+ *   a differently spelt twin of it (`x_project_id` for `x-project-id`) is dropped.
  */
 export async function forwardToOrigin(
   request: Request,
   target: ProxyTarget,
   identity: KeygateIdentity,
   config: Config,
+  headerLocators: ReadonlySet<string>,
 ): Promise<Response> {
   const base = config.originUrl ?? (config.echo ? ECHO_BASE : undefined);
   if (!base) throw new KeygateError("BAD_GATEWAY", "origin unreachable");
   const url = joinOriginUrl(base, target);
-  const headers = await outgoingHeaders(request, url, identity, config);
+  const headers = await outgoingHeaders(request, url, identity, config, headerLocators);
   return config.originUrl
     ? fetchOrigin(request, url, headers, config.originTimeoutMs)
     : echo(request.method, url, headers);
@@ -82,11 +96,20 @@ async function outgoingHeaders(
   url: URL,
   identity: KeygateIdentity,
   config: Config,
+  headerLocators: ReadonlySet<string>,
 ): Promise<Headers> {
   const headers = new Headers(request.headers);
   removeHopByHop(headers);
   // A client's own x-request-id is kept in the audit event only; the origin gets Keygate's id.
-  deleteHeaders(headers, (name) => name === "host" || name === "x-api-key" || name === "x-request-id" || name.startsWith(KEYGATE_HEADER_PREFIX));
+  const locatorTwins = new Set([...headerLocators].map(cgiHeaderName));
+  deleteHeaders(headers, (name) => {
+    const cgiName = cgiHeaderName(name);
+    return (
+      REMOVED_HEADERS.has(cgiName) ||
+      cgiName.startsWith(KEYGATE_HEADER_PREFIX) ||
+      (locatorTwins.has(cgiName) && !headerLocators.has(name))
+    );
+  });
   // Two Authorization headers arrive comma-joined; a Bearer among them is still Keygate's credential.
   if (hasBearer(headers.get("authorization"))) headers.delete("authorization");
   const cookie = withoutCookies(headers.get("cookie"), config.strippedCookieNames);

@@ -75,6 +75,32 @@ describe("what the origin receives", () => {
   });
 });
 
+describe("what the origin receives: header twins", () => {
+  const HEADER_POLICY = JSON.stringify({
+    scopes: { "content:read": "Read content" },
+    routes: [{ method: "GET", path: "/api/v1/items", scopes: ["content:read"], project: { header: "x-project-id" } }],
+  });
+
+  it("drops underscore twins of identity headers and of the project header, which CGI origins merge with the real ones", async () => {
+    const { env, createExecutionContext } = await import("cloudflare:test");
+    const worker = (await import("../../src/index")).default;
+    const key = await createKey({ org_id: org, scopes: ["content:read"] });
+    const res = await worker.fetch(
+      new Request("https://gw.test/api/v1/items", {
+        headers: { "x-api-key": key.key, "x-project-id": "product_1", x_project_id: "product_victim", x_keygate_org_id: "org_victim", "X-Keygate_User-Id": "usr_victim" },
+      }),
+      { ...env, POLICY: HEADER_POLICY },
+      createExecutionContext(),
+    );
+    expect(res.status).toBe(200);
+    const { headers } = await json<Echo>(res);
+    expect(headers["x-project-id"]).toBe("product_1");
+    expect(headers["x-keygate-project-id"]).toBe("product_1");
+    expect(headers["x-keygate-org-id"]).toBe(org);
+    expect(Object.values(headers).filter((value) => value.includes("victim"))).toEqual([]);
+  });
+});
+
 describe("CORS", () => {
   it("answers a preflight of a routed path at the edge for a listed origin", async () => {
     const res = await call("/api/v1/site/pages", {

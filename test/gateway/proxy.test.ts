@@ -22,10 +22,14 @@ function config(overrides: Partial<Config> = {}): Config {
   return { ...getConfig({} as Bindings), originTimeoutMs: 5_000, ...overrides };
 }
 
+const HEADER_LOCATORS: ReadonlySet<string> = new Set(["x-project-id", "x_tenant"]);
+
 /** A tiny gateway that forwards everything with a fixed identity. */
 function gateway(cfg: Config, identity: KeygateIdentity = IDENTITY) {
   const app = new Hono();
-  app.all("*", (c) => forwardToOrigin(c.req.raw, { path: c.req.path, search: new URL(c.req.url).search }, identity, cfg));
+  app.all("*", (c) =>
+    forwardToOrigin(c.req.raw, { path: c.req.path, search: new URL(c.req.url).search }, identity, cfg, HEADER_LOCATORS),
+  );
   app.onError(handleError);
   return app;
 }
@@ -124,6 +128,23 @@ describe("forwardToOrigin in echo mode", () => {
     expect(headers["x-keygate-whatever"]).toBeUndefined();
   });
 
+  it.each([["x_keygate_user_id"], ["X-Keygate_Org-Id"], ["x_keygate_caller"], ["X_KEYGATE_SCOPES"], ["x-keygate_signature"]])(
+    "never forwards %s, which CGI-style origins read as an x-keygate header",
+    async (name) => {
+      const { headers } = await echoed({ headers: { [name]: "forged" } });
+      expect(Object.values(headers)).not.toContain("forged");
+    },
+  );
+
+  it("drops a differently spelt twin of a header project locator and keeps the locator itself", async () => {
+    const { headers } = await echoed({
+      headers: { "x-project-id": "prj_1", x_project_id: "prj_victim", "X_Project-Id": "prj_victim2", "x-tenant": "t_victim", x_tenant: "t_1" },
+    });
+    expect(headers["x-project-id"]).toBe("prj_1");
+    expect(headers.x_tenant).toBe("t_1");
+    expect(Object.values(headers).filter((value) => value.includes("victim"))).toEqual([]);
+  });
+
   it.each([["Bearer kg_live_abc"], ["bearer token"], ["BEARER"], ["Basic dXNlcjpwdw==, Bearer token"]])(
     "strips Authorization: %s",
     async (authorization) => {
@@ -208,14 +229,14 @@ describe("forwardToOrigin with ORIGIN_URL", () => {
   it("keeps a target path starting with // on the origin's host", async () => {
     const calls = fakeOrigin();
     const cfg = origin({ originUrl: new URL("https://api.example.com") });
-    await forwardToOrigin(new Request("https://gw.test/x"), { path: "//evil.example/x", search: "" }, IDENTITY, cfg);
+    await forwardToOrigin(new Request("https://gw.test/x"), { path: "//evil.example/x", search: "" }, IDENTITY, cfg, HEADER_LOCATORS);
     expect(new URL(calls[0]!.request.url).host).toBe("api.example.com");
   });
 
   it("refuses a target path that would climb out of the base path", async () => {
     const calls = fakeOrigin();
     const target = { path: "/%2e%2e/admin", search: "" };
-    const forwarding = forwardToOrigin(new Request("https://gw.test/x"), target, IDENTITY, origin());
+    const forwarding = forwardToOrigin(new Request("https://gw.test/x"), target, IDENTITY, origin(), HEADER_LOCATORS);
     await expect(forwarding).rejects.toMatchObject({ code: "BAD_REQUEST", status: 400 });
     expect(calls).toHaveLength(0);
   });
