@@ -1,7 +1,7 @@
 /**
  * @module
  * Forwarding an allowed request to the origin (SPEC §6): credentials, client-sent `x-keygate-*`
- * headers (and their underscore twins) are stripped, the trusted identity and
+ * headers (and their underscore twins) and method overrides are stripped, the trusted identity and
  * its signature added, and the request and response bodies streamed through. Without an origin, ECHO answers with what would have been forwarded.
  */
 import type { Config } from "../env";
@@ -20,6 +20,8 @@ const HOP_BY_HOP = new Set(["connection", "keep-alive", "te", "trailer", "transf
 const BODYLESS_METHODS = new Set(["GET", "HEAD"]);
 /** Headers Keygate removes by name (compared in {@link cgiHeaderName} form, like the rest). */
 const REMOVED_HEADERS = new Set(["host", "x-api-key", "x-request-id"]);
+// The check ran on the real method; an origin honouring one of these would run another.
+const METHOD_OVERRIDE_HEADERS = new Set(["x-http-method-override", "x-http-method", "x-method-override"]);
 // Echo resolves the target like an origin at the root would, so it shows the exact forwarded path.
 const ECHO_BASE = new URL("http://echo.invalid");
 
@@ -107,6 +109,7 @@ async function outgoingHeaders(
     return (
       REMOVED_HEADERS.has(cgiName) ||
       cgiName.startsWith(KEYGATE_HEADER_PREFIX) ||
+      METHOD_OVERRIDE_HEADERS.has(cgiName) ||
       (locatorTwins.has(cgiName) && !headerLocators.has(name))
     );
   });

@@ -43,6 +43,17 @@ describe("what the origin receives", () => {
     expect(JSON.stringify(echo)).not.toContain(key.key);
   });
 
+  it("strips method-override headers, so a GET allowed by a read scope cannot become a DELETE at the origin", async () => {
+    const key = await createKey({ org_id: org, scopes: ["content:read"] });
+    const res = await call("/api/v1/site/pages?productId=product_1", {
+      headers: { "x-api-key": key.key, "x-http-method-override": "DELETE", "x-http-method": "DELETE", "x-method-override": "DELETE" },
+    });
+    expect(res.status).toBe(200);
+    const echo = await json<Echo>(res);
+    expect(echo.method).toBe("GET");
+    expect(Object.values(echo.headers)).not.toContain("DELETE");
+  });
+
   it("forwards a public route without a credential and without identity", async () => {
     const res = await call("/public/docs/intro", { headers: { "x-keygate-caller": "api_key" } });
     expect(res.status).toBe(200);

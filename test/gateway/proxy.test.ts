@@ -136,6 +136,15 @@ describe("forwardToOrigin in echo mode", () => {
     },
   );
 
+  it.each([["x-http-method-override"], ["X-HTTP-Method"], ["x-method-override"], ["x_http_method_override"]])(
+    "strips the method-override header %s, since the checks ran on the real method",
+    async (name) => {
+      const { method, headers } = await echoed({ method: "GET", headers: { [name]: "DELETE" } });
+      expect(method).toBe("GET");
+      expect(Object.values(headers)).not.toContain("DELETE");
+    },
+  );
+
   it("drops a differently spelt twin of a header project locator and keeps the locator itself", async () => {
     const { headers } = await echoed({
       headers: { "x-project-id": "prj_1", x_project_id: "prj_victim", "X_Project-Id": "prj_victim2", "x-tenant": "t_victim", x_tenant: "t_1" },
