@@ -72,6 +72,8 @@ const RAW_PATH = /^(?:[a-z][a-z0-9+.-]*:\/\/[^/\\?#]*)?([^?#]*)/i;
 const ENCODED_SEPARATOR = /%(?:2f|5c|00)/i;
 const ENCODED_NAMES: Record<string, string> = { "%2f": "/", "%5c": "\\", "%00": "NUL" };
 const DOT_SEGMENT = /^(?:\.|%2e){1,2}$/i;
+/** Tomcat, Jetty and Spring drop a segment's `;parameters` before resolving dot segments. */
+const PATH_PARAMETERS = /;|%3b/i;
 
 /**
  * Validates `raw` against the policy schema, cross-checks its entries and compiles its routes.
@@ -163,8 +165,9 @@ function parseJson(source: string): unknown {
 
 /**
  * Why a request path is ambiguous (SPEC §4), or `undefined` when it is not. Origins disagree on
- * what an encoded `/` or `\`, a NUL, a `.`/`..` segment or an empty segment (`//`) mean, so such a
- * path could match one route here and reach another resource there. Works on the raw URL text,
+ * what an encoded `/` or `\`, a NUL, a `.`/`..` segment (also one followed by `;parameters`, which
+ * servlet containers resolve: `/public/..;/admin` is `/admin` there) or an empty segment (`//`)
+ * mean, so such a path could match one route here and reach another resource there. Works on the raw URL text,
  * because `new URL()` already resolves dot segments and turns `\` into `/`.
  *
  * @param url - The request URL as received (`request.url`).
@@ -179,6 +182,9 @@ export function requestPathIssue(url: string): string | undefined {
   if (encoded) return `the path contains an encoded ${ENCODED_NAMES[encoded.toLowerCase()]} (${encoded})`;
   const segments = path.split("/").slice(1);
   if (segments.some((segment) => DOT_SEGMENT.test(segment))) return "the path contains a . or .. segment";
+  if (segments.some((segment) => DOT_SEGMENT.test(segment.split(PATH_PARAMETERS, 1)[0]!))) {
+    return "the path contains a . or .. segment before a ; (such as ..;)";
+  }
   if (segments.slice(0, -1).includes("")) return "the path contains an empty segment (//)";
   return undefined;
 }

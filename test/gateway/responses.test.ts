@@ -47,6 +47,13 @@ describe("gateway responses (SPEC §4)", () => {
     await expectError(await call(path), 400, "BAD_REQUEST", "invalid_request");
   });
 
+  it.each(["/public/..;/api/v1/site/pages", "/public/%2e%2e;/api/v1/site/pages", "/public/..%3B/api/v1/site/pages", "/public/.%2E%3b/x"])(
+    "answers 400 for %s, a dot segment that servlet containers resolve past its ;",
+    async (path) => {
+      await expectError(await call(path), 400, "BAD_REQUEST", "invalid_request");
+    },
+  );
+
   it("answers 400 when a request names its project twice", async () => {
     const org = await createOrg();
     const key = await createKey({ org_id: org, scopes: ["content:read"] });
