@@ -13,6 +13,7 @@ import { type Issue, KeygateError } from "../errors";
 import { ProjectIdSchema, type RateLimitRule } from "../schemas/key";
 import { type Policy, PolicySchema, type Preset, type ProjectLocator, ROUTE_METHODS, type Route } from "../schemas/policy";
 import { WILDCARD_PATTERN } from "../schemas/scope";
+import { queryValues } from "./query-name";
 import { type Catalog, satisfies } from "./scopes";
 
 /** One policy route, as the gateway checks it. */
@@ -195,7 +196,8 @@ export function requestPathIssue(url: string): string | undefined {
  * @param locator - The route's `project` locator.
  * @param request - The request, for `{header}`.
  * @param params - The matched route's decoded path parameters, for `{param}`.
- * @param url - The parsed request URL, for `{query}`.
+ * @param url - The parsed request URL, for `{query}`: every parameter whose name normalizes to the
+ *   locator (case, `[]`/`[n]` suffixes, surrounding spaces; see `normalizeQueryName`) is a value.
  * @returns The project id (`undefined` when the request names none), or a 400 issue when the
  *   request names two projects or an id outside `[A-Za-z0-9_-]{1,64}`.
  */
@@ -208,7 +210,7 @@ export function locateProject(
   if ("param" in locator) return projectIdAt(`params.${locator.param}`, params[locator.param]);
   if ("query" in locator) {
     const path = `query.${locator.query}`;
-    const values = url.searchParams.getAll(locator.query);
+    const values = queryValues(url.searchParams, locator.query);
     return values.length > 1 ? twoProjects(path) : projectIdAt(path, values[0]);
   }
   const path = `header.${locator.header}`;

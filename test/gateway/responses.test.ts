@@ -61,6 +61,24 @@ describe("gateway responses (SPEC §4)", () => {
     await expectError(res, 400, "BAD_REQUEST", "invalid_request");
   });
 
+  it.each(["productId[]=product_victim", "productId[0]=product_victim", "%20productId=product_victim", "ProductId=product_victim"])(
+    "checks the project named by %s like productId, so the spelling cannot skip the check (403)",
+    async (query) => {
+      const org = await createOrg();
+      const key = await createKey({ org_id: org, scopes: ["content:read"] });
+      const res = await call(`${sites}?${query}`, { headers: { "x-api-key": key.key } });
+      await expectError(res, 403, "FORBIDDEN", "project_mismatch");
+    },
+  );
+
+  it("answers 400 when a request names its project twice in two spellings", async () => {
+    const org = await createOrg();
+    await createProject(org, "product_mine");
+    const key = await createKey({ org_id: org, scopes: ["content:read"] });
+    const res = await call(`${sites}?productId=product_mine&productId[]=product_victim`, { headers: { "x-api-key": key.key } });
+    await expectError(res, 400, "BAD_REQUEST", "invalid_request");
+  });
+
   it("answers 401 missing credentials without any credential, with a realm challenge (RFC 7235)", async () => {
     const res = await call(sites);
     await expectError(res, 401, "UNAUTHORIZED", "missing credentials");
