@@ -36,7 +36,6 @@ interface KvEntry<Stored> {
 /** KV refuses expirationTtl below 60 s and cacheTtl below 30 s. */
 const KV_MIN_EXPIRATION_S = 60;
 const KV_MIN_CACHE_TTL_S = 30;
-const RETRY_AFTER_S = "5";
 /** Bumped whenever the stored shape changes, so a deploy never reads another version's entries. */
 const KV_SCHEMA = "v2";
 /** Invalidation stamps outlive any read that could have started before them. */
@@ -135,7 +134,7 @@ export class TieredCache<Stored, Live> {
       stored = await load();
     } catch (error) {
       this.#log("auth backend read failed", error, "error");
-      throw new KeygateError("UNAVAILABLE", "auth backend unavailable", { headers: { "Retry-After": RETRY_AFTER_S } });
+      throw KeygateError.unavailable();
     }
     // A change made while this read was in flight wins: answer this request, store nothing.
     const stale = this.#invalidatedSince(key, ctx.now);
