@@ -25,6 +25,9 @@ export default defineConfig(async () => {
                 },
                 // A second D1 for the audit tables' own-database mode (AUDIT_DB, test/consumer/audit-db.test.ts).
                 d1Databases: { AUDIT_DB_SPLIT: "keygate-audit-split" },
+                // An origin Worker behind a service binding; tests pass it as ORIGIN_SERVICE.
+                serviceBindings: { TEST_ORIGIN_SERVICE: "origin-worker" },
+                workers: [{ name: "origin-worker", modules: true, scriptPath: "./test/fixtures/origin-worker.mjs", compatibilityDate: "2026-11-01" }],
                 // Deliver audit batches at once, so end-to-end tests see rows without waiting 5 s.
                 queueConsumers: {
                   "keygate-audit": { maxBatchSize: 100, maxBatchTimeout: 0.05, maxRetries: 5, deadLetterQueue: "keygate-audit-dlq" },

@@ -22,6 +22,8 @@ export interface Bindings extends Omit<Env, "AUDIT_QUEUE" | "KEY_ENV" | "KEY_CAC
   ADMIN_TOKEN?: string;
   ADMIN_TOKEN_NEXT?: string;
   ORIGIN_URL?: string;
+  /** A service binding to the origin Worker (SPEC §6); used instead of fetching ORIGIN_URL. */
+  ORIGIN_SERVICE?: Fetcher;
   /** Secret: one HMAC key, or two comma-separated during rotation. */
   ORIGIN_SECRET?: string;
   ORIGIN_TIMEOUT_MS?: string;
@@ -51,6 +53,8 @@ export interface Config {
   keyCacheTtlSeconds: number;
   adminTokens: readonly string[];
   originUrl: URL | undefined;
+  /** ORIGIN_SERVICE; when set, allowed requests go to it (ORIGIN_URL then only names the URL it sees). */
+  originService: Fetcher | undefined;
   originSecrets: readonly string[];
   originTimeoutMs: number;
   echo: boolean;
@@ -95,6 +99,7 @@ function parseConfig(env: Bindings): Config {
     keyCacheTtlSeconds: boundedInt(env.KEY_CACHE_TTL_S, MAX_KEY_CACHE_TTL_S, 1, MAX_KEY_CACHE_TTL_S),
     adminTokens: [env.ADMIN_TOKEN, env.ADMIN_TOKEN_NEXT].filter(isNonEmpty),
     originUrl: env.ORIGIN_URL ? new URL(env.ORIGIN_URL) : undefined,
+    originService: env.ORIGIN_SERVICE,
     originSecrets: (env.ORIGIN_SECRET ?? "").split(",").map((s) => s.trim()).filter(isNonEmpty),
     originTimeoutMs: boundedInt(env.ORIGIN_TIMEOUT_MS, DEFAULT_ORIGIN_TIMEOUT_MS, 100, 300_000),
     echo: env.ECHO === "1" || env.ECHO === "true",
@@ -115,7 +120,9 @@ function parseConfig(env: Bindings): Config {
  */
 export function configProblems(config: Config): string[] {
   const problems: string[] = [];
-  if (!config.originUrl && !config.echo) problems.push("ORIGIN_URL is not set: allowed requests answer 502");
+  if (!config.originUrl && !config.originService && !config.echo) {
+    problems.push("ORIGIN_URL is not set (nor ORIGIN_SERVICE): allowed requests answer 502");
+  }
   if (!config.authSecret) problems.push(MISSING_AUTH_SECRET);
   return problems;
 }

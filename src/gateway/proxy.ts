@@ -54,9 +54,12 @@ export function cgiHeaderName(name: string): string {
 }
 
 /**
- * Sends an allowed request to `ORIGIN_URL` + `target` and returns the origin's response as is
- * (redirects not followed, hop-by-hop headers removed); with no origin and ECHO on, returns
- * `{ echo: true, method, path, query, headers }` describing what would be sent.
+ * Sends an allowed request to the origin and returns its response as is (redirects not followed,
+ * hop-by-hop headers removed); with no origin and ECHO on, returns
+ * `{ echo: true, method, path, query, headers }` describing what would be sent. The origin is the
+ * `ORIGIN_SERVICE` binding when set, at `ORIGIN_URL` + `target` (or, without ORIGIN_URL, the
+ * request's own origin + `target`, so the origin Worker sees the URL the client called); else
+ * `ORIGIN_URL` + `target` over the network.
  * The timeout covers the wait for the response headers, not a long streamed body.
  * @throws KeygateError `GATEWAY_TIMEOUT` "origin timeout" when the origin does not answer within
  *   `config.originTimeoutMs`; `BAD_GATEWAY` "origin unreachable" when it cannot be reached or no
@@ -71,13 +74,20 @@ export async function forwardToOrigin(
   config: Config,
   headerLocators: ReadonlySet<string>,
 ): Promise<Response> {
-  const base = config.originUrl ?? (config.echo ? ECHO_BASE : undefined);
-  if (!base) throw new KeygateError("BAD_GATEWAY", "origin unreachable");
-  const url = joinOriginUrl(base, target);
+  const origin = originOf(request, config);
+  if (!origin) throw new KeygateError("BAD_GATEWAY", "origin unreachable");
+  const url = joinOriginUrl(origin.base, target);
   const headers = await outgoingHeaders(request, url, identity, config, headerLocators);
-  return config.originUrl
-    ? fetchOrigin(request, url, headers, config.originTimeoutMs)
+  return origin.fetcher
+    ? fetchOrigin(origin.fetcher, request, url, headers, config.originTimeoutMs)
     : echo(request.method, url, headers);
+}
+
+/** Where the request goes: a fetcher (the service binding or the network) and the URL base, or echo. */
+function originOf(request: Request, config: Config): { fetcher?: Pick<Fetcher, "fetch">; base: URL } | undefined {
+  if (config.originService) return { fetcher: config.originService, base: config.originUrl ?? new URL(new URL(request.url).origin) };
+  if (config.originUrl) return { fetcher: { fetch: (input, init) => fetch(input, init) }, base: config.originUrl };
+  return config.echo ? { base: ECHO_BASE } : undefined;
 }
 
 function joinOriginUrl(base: URL, target: ProxyTarget): URL {
@@ -133,12 +143,18 @@ async function outgoingHeaders(
   return headers;
 }
 
-async function fetchOrigin(request: Request, url: URL, headers: Headers, timeoutMs: number): Promise<Response> {
+async function fetchOrigin(
+  fetcher: Pick<Fetcher, "fetch">,
+  request: Request,
+  url: URL,
+  headers: Headers,
+  timeoutMs: number,
+): Promise<Response> {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), timeoutMs);
   let response: Response;
   try {
-    response = await fetch(url, {
+    response = await fetcher.fetch(url, {
       method: request.method,
       headers,
       body: BODYLESS_METHODS.has(request.method) ? null : request.body,
