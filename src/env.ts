@@ -27,6 +27,8 @@ export interface Bindings extends Omit<Env, "AUDIT_QUEUE" | "KEY_ENV" | "KEY_CAC
   /** Secret: one HMAC key, or two comma-separated during rotation. */
   ORIGIN_SECRET?: string;
   ORIGIN_TIMEOUT_MS?: string;
+  /** Bodies up to this size are digested for signature v2; larger ones stream with v1 only. */
+  ORIGIN_DIGEST_MAX_BYTES?: string;
   /** Local development only (`npm run dev` writes it to .dev.vars); never in wrangler.toml. */
   ECHO?: string;
   POLICY?: string;
@@ -57,6 +59,7 @@ export interface Config {
   originService: Fetcher | undefined;
   originSecrets: readonly string[];
   originTimeoutMs: number;
+  originDigestMaxBytes: number;
   echo: boolean;
   /** The session cookie names that count (SPEC §1): the one better-auth sets, plus SESSION_COOKIE. */
   sessionCookieNames: readonly string[];
@@ -81,6 +84,9 @@ const SESSION_COOKIE = "better-auth.session_token";
 const SECURE_PREFIX = "__Secure-";
 const SIGNUP_MODES: readonly string[] = ["open", "invite", "closed"] satisfies SignupMode[];
 const DEFAULT_ORG_LIMIT = 5;
+// Held in memory while hashed (the isolate has 128 MB for all its requests).
+const DEFAULT_ORIGIN_DIGEST_MAX_BYTES = 1024 * 1024;
+const MAX_ORIGIN_DIGEST_MAX_BYTES = 16 * 1024 * 1024;
 
 /** Returns the isolate's config for `env`, parsing the vars on first use. */
 export const getConfig: (env: Bindings) => Config = oncePer(parseConfig);
@@ -102,6 +108,7 @@ function parseConfig(env: Bindings): Config {
     originService: env.ORIGIN_SERVICE,
     originSecrets: (env.ORIGIN_SECRET ?? "").split(",").map((s) => s.trim()).filter(isNonEmpty),
     originTimeoutMs: boundedInt(env.ORIGIN_TIMEOUT_MS, DEFAULT_ORIGIN_TIMEOUT_MS, 100, 300_000),
+    originDigestMaxBytes: boundedInt(env.ORIGIN_DIGEST_MAX_BYTES, DEFAULT_ORIGIN_DIGEST_MAX_BYTES, 0, MAX_ORIGIN_DIGEST_MAX_BYTES),
     echo: env.ECHO === "1" || env.ECHO === "true",
     sessionCookieNames: [betterAuthCookie, ...extraCookie],
     strippedCookieNames: [SESSION_COOKIE, SECURE_PREFIX + SESSION_COOKIE, ...extraCookie],

@@ -7,8 +7,10 @@
 import type { Config } from "../env";
 import { KeygateError } from "../errors";
 import { IDENTITY_HEADERS, KEYGATE_HEADER_PREFIX, type KeygateIdentity } from "../origin/identity";
+import { CONTENT_DIGEST_HEADER } from "../origin/content-digest";
 import { signKeygateRequest } from "../origin/signature";
 import { hasBearer, withoutCookies } from "./credentials";
+import { type OutgoingBody, readBodyForSignature } from "./signed-body";
 
 /** The matched path and its query string (`""` or `?…`), as they go to the origin. */
 export interface ProxyTarget {
@@ -77,9 +79,10 @@ export async function forwardToOrigin(
   const origin = originOf(request, config);
   if (!origin) throw new KeygateError("BAD_GATEWAY", "origin unreachable");
   const url = joinOriginUrl(origin.base, target);
-  const headers = await outgoingHeaders(request, url, identity, config, headerLocators);
+  const headers = outgoingHeaders(request, identity, config, headerLocators);
+  const body = await signRequest(request, url, identity, config, headers);
   return origin.fetcher
-    ? fetchOrigin(origin.fetcher, request, url, headers, config.originTimeoutMs)
+    ? fetchOrigin(origin.fetcher, request.method, url, headers, body, config.originTimeoutMs)
     : echo(request.method, url, headers);
 }
 
@@ -103,13 +106,7 @@ function joinOriginUrl(base: URL, target: ProxyTarget): URL {
   return url;
 }
 
-async function outgoingHeaders(
-  request: Request,
-  url: URL,
-  identity: KeygateIdentity,
-  config: Config,
-  headerLocators: ReadonlySet<string>,
-): Promise<Headers> {
+function outgoingHeaders(request: Request, identity: KeygateIdentity, config: Config, headerLocators: ReadonlySet<string>): Headers {
   const headers = new Headers(request.headers);
   removeHopByHop(headers);
   // A client's own x-request-id is kept in the audit event only; the origin gets Keygate's id.
@@ -130,24 +127,37 @@ async function outgoingHeaders(
   else headers.delete("cookie");
 
   for (const [name, value] of Object.entries(identityHeaders(identity))) headers.set(name, value);
-  const [secret] = config.originSecrets;
-  if (secret) {
-    const signature = await signKeygateRequest(secret, {
-      timestamp: Math.floor(Date.now() / 1000),
-      method: request.method,
-      pathAndQuery: url.pathname + url.search,
-      identity,
-    });
-    for (const [name, value] of Object.entries(signature)) headers.set(name, value);
-  }
   return headers;
+}
+
+/**
+ * With ORIGIN_SECRET, adds the timestamp, `content-digest` and the v1 + v2 signature to `headers`
+ * (v1 only for a body over ORIGIN_DIGEST_MAX_BYTES, which is streamed undigested); returns the body
+ * to send. A client's own `content-digest` never reaches a signing origin: it would look signed.
+ */
+async function signRequest(request: Request, url: URL, identity: KeygateIdentity, config: Config, headers: Headers): Promise<OutgoingBody> {
+  const [secret] = config.originSecrets;
+  if (!secret) return { body: BODYLESS_METHODS.has(request.method) ? null : request.body, contentDigest: undefined };
+  const body = await readBodyForSignature(request, config.originDigestMaxBytes);
+  headers.delete(CONTENT_DIGEST_HEADER);
+  if (body.contentDigest) headers.set(CONTENT_DIGEST_HEADER, body.contentDigest);
+  const signature = await signKeygateRequest(secret, {
+    timestamp: Math.floor(Date.now() / 1000),
+    method: request.method,
+    pathAndQuery: url.pathname + url.search,
+    identity,
+    v2: body.contentDigest === undefined ? undefined : { host: url.host, requestId: identity.requestId, contentDigest: body.contentDigest },
+  });
+  for (const [name, value] of Object.entries(signature)) headers.set(name, value);
+  return body;
 }
 
 async function fetchOrigin(
   fetcher: Pick<Fetcher, "fetch">,
-  request: Request,
+  method: string,
   url: URL,
   headers: Headers,
+  { body }: OutgoingBody,
   timeoutMs: number,
 ): Promise<Response> {
   const controller = new AbortController();
@@ -155,9 +165,9 @@ async function fetchOrigin(
   let response: Response;
   try {
     response = await fetcher.fetch(url, {
-      method: request.method,
+      method,
       headers,
-      body: BODYLESS_METHODS.has(request.method) ? null : request.body,
+      body,
       redirect: "manual",
       cache: "no-store",
       signal: controller.signal,

@@ -79,7 +79,7 @@ describe("what the origin receives", () => {
       createExecutionContext(),
     );
     const echo = await json<Echo>(res);
-    const forwarded = new Request(`https://origin.test${echo.path}?${echo.query}`, { headers: echo.headers });
+    const forwarded = new Request(`http://echo.invalid${echo.path}?${echo.query}`, { headers: echo.headers });
     const verified = await verifyKeygateSignature(forwarded, "s3cret-origin-key");
     expect(verified.ok).toBe(true);
     expect(await verifyKeygateSignature(forwarded, "another-secret")).toMatchObject({ ok: false });

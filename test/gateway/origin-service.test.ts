@@ -67,10 +67,13 @@ describe("ORIGIN_SERVICE", () => {
       "x-keygate-scopes": "content:write",
       "x-keygate-request-id": res.headers.get("x-request-id"),
       "x-keygate-timestamp": expect.stringMatching(/^\d+$/),
+      "content-digest": "sha-256=:z2xjziURawTjt3ailXYG4Y2Kx5jd4h4+wwiCrC374Ms=:",
       "x-keygate-signature": expect.any(String),
     });
-    const atOrigin = new Request(received.url, { method: received.method, headers: received.headers });
-    expect(await verifyKeygateSignature(atOrigin, SECRET)).toMatchObject({ ok: true, identity: { keyId: key.id, orgId: org } });
+    const atOrigin = new Request(received.url, { method: received.method, headers: received.headers, body: received.body });
+    const verified = await verifyKeygateSignature(atOrigin, SECRET);
+    expect(verified).toMatchObject({ ok: true, version: "v2", identity: { keyId: key.id, orgId: org } });
+    expect(verified.ok && (await verified.request.json())).toEqual({ title: "hello" });
   });
 
   it("puts ORIGIN_URL's host and base path on the URL the origin Worker sees when both are set", async () => {

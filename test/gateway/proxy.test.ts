@@ -19,7 +19,7 @@ const IDENTITY: KeygateIdentity = {
 };
 
 function config(overrides: Partial<Config> = {}): Config {
-  return { ...getConfig({} as Bindings), originTimeoutMs: 5_000, ...overrides };
+  return { ...getConfig({} as Bindings), originTimeoutMs: 5_000, originDigestMaxBytes: 1024, ...overrides };
 }
 
 const HEADER_LOCATORS: ReadonlySet<string> = new Set(["x-project-id", "x_tenant"]);
@@ -197,11 +197,13 @@ describe("forwardToOrigin in echo mode", () => {
 
   it("adds a timestamp and a signature over the forwarded request that verifies", async () => {
     const echo = await echoed({ method: "POST", body: "{}" }, "/api/v1/items?b=2&a=1", { originSecrets: [SECRET] });
-    const forwarded = new Request(`https://origin.test${echo.path}?${echo.query}`, {
+    // Echo shows the request as an origin at echo.invalid would receive it.
+    const forwarded = new Request(`http://echo.invalid${echo.path}?${echo.query}`, {
       method: echo.method,
       headers: echo.headers,
+      body: "{}",
     });
-    expect(await verifyKeygateSignature(forwarded, SECRET)).toEqual({ ok: true, identity: IDENTITY });
+    expect(await verifyKeygateSignature(forwarded, SECRET)).toMatchObject({ ok: true, identity: IDENTITY, version: "v2" });
   });
 
   it("adds no signature headers without ORIGIN_SECRET", async () => {
@@ -262,8 +264,40 @@ describe("forwardToOrigin with ORIGIN_URL", () => {
     expect(request.headers.get("authorization")).toBeNull();
     expect(request.headers.get("x-keygate-org-id")).toBe("org_1");
     expect(request.headers.get("x-custom")).toBe("kept");
-    expect(await verifyKeygateSignature(request, SECRET)).toEqual({ ok: true, identity: IDENTITY });
+    expect(await verifyKeygateSignature(request.clone(), SECRET)).toMatchObject({ ok: true, identity: IDENTITY, version: "v2" });
     expect(await verifyKeygateSignature(request, "old-secret")).toEqual({ ok: false, reason: "bad_signature" });
+  });
+
+  it("sends content-digest and a v2 signature over host, request id and body that the origin verifies", async () => {
+    const calls = fakeOrigin();
+    await gateway(origin()).request("/api/v1/items", { method: "POST", body: "hello", headers: { "content-digest": "sha-256=:forged:" } });
+    const { request } = calls[0]!;
+    expect(request.headers.get("content-digest")).toBe("sha-256=:LPJNul+wow4m6DsqxbninhsWHlwfp0JecwQzYpOLmCQ=:");
+    expect(request.headers.get("x-keygate-signature")).toMatch(/^v1=[0-9a-f]{64}, v2=[0-9a-f]{64}$/);
+    const verified = await verifyKeygateSignature(request, SECRET);
+    expect(verified).toMatchObject({ ok: true, version: "v2" });
+    expect(verified.ok && (await verified.request.text())).toBe("hello");
+  });
+
+  it("signs a GET with the digest of empty input", async () => {
+    const calls = fakeOrigin();
+    await gateway(origin()).request("/x");
+    expect(calls[0]!.request.headers.get("content-digest")).toBe("sha-256=:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=:");
+    expect(await verifyKeygateSignature(calls[0]!.request, SECRET)).toMatchObject({ ok: true, version: "v2" });
+  });
+
+  it.each([
+    ["a declared Content-Length", (payload: string) => payload],
+    ["a chunked stream", (payload: string) => new Blob([payload.slice(0, 700), payload.slice(700)]).stream()],
+  ])("streams a body over ORIGIN_DIGEST_MAX_BYTES intact with v1 only (%s)", async (_name, bodyOf) => {
+    const calls = fakeOrigin(async (request) => new Response(await request.text()));
+    const payload = "y".repeat(1500);
+    const res = await gateway(origin()).request("/api/v1/items", { method: "POST", body: bodyOf(payload), duplex: "half" } as RequestInit);
+    expect(await res.text()).toBe(payload);
+    const { request } = calls[0]!;
+    expect(request.headers.get("content-digest")).toBeNull();
+    expect(request.headers.get("x-keygate-signature")).toMatch(/^v1=[0-9a-f]{64}$/);
+    expect(await verifyKeygateSignature(request, SECRET)).toMatchObject({ ok: true, version: "v1" });
   });
 
   it("does not follow redirects, bypasses the cache and can be aborted", async () => {
@@ -273,10 +307,10 @@ describe("forwardToOrigin with ORIGIN_URL", () => {
     expect(calls[0]!.init.signal).toBeInstanceOf(AbortSignal);
   });
 
-  it("streams a POST body through intact", async () => {
+  it("streams a POST body through intact without ORIGIN_SECRET", async () => {
     const calls = fakeOrigin(async (request) => new Response(await request.text()));
     const payload = JSON.stringify({ text: "héllo", n: Array.from({ length: 1000 }, (_, i) => i) });
-    const res = await gateway(origin()).request("/api/v1/items", { method: "POST", body: payload });
+    const res = await gateway(origin({ originSecrets: [] })).request("/api/v1/items", { method: "POST", body: payload });
     expect(calls[0]!.init.body).toBeInstanceOf(ReadableStream);
     expect(await res.text()).toBe(payload);
   });
