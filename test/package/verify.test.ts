@@ -3,7 +3,7 @@
  * the tarball into a fresh project, imported by the machine's own Node (20 here, not the repo's
  * node 24) and verifying a request the gateway's own forwarding code signed.
  */
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -88,7 +88,70 @@ try { read = result.ok ? await result.request.text() : null; } catch (error) { r
 console.log(JSON.stringify({ node: process.version, ok: result.ok, version: result.version, orgId: result.identity?.orgId, read }));
 `;
 
+// README's node:http adapter, as an origin app would copy it.
+const NODE_HTTP_ORIGIN = `
+import { createServer } from "node:http";
+import { Readable } from "node:stream";
+import { verifyKeygateSignature } from "keygate/verify";
+
+function toWebRequest(req) {
+  const url = \`http://\${req.headers.host}\${req.url}\`;
+  const hasBody = req.method !== "GET" && req.method !== "HEAD";
+  return new Request(url, { method: req.method, headers: req.headers, body: hasBody ? Readable.toWeb(req) : undefined, duplex: "half" });
+}
+
+const server = createServer(async (req, res) => {
+  const result = await verifyKeygateSignature(toWebRequest(req), ${JSON.stringify(SECRET)});
+  const body = result.ok ? await result.request.text() : null;
+  res.setHeader("content-type", "application/json");
+  res.end(JSON.stringify({ node: process.version, ok: result.ok, reason: result.reason, version: result.version, identity: result.identity, body }));
+});
+server.listen(0, "127.0.0.1", () => console.log(server.address().port));
+`;
+
+/** Starts the node:http origin with the machine's node; resolves its port. */
+async function startNodeHttpOrigin(): Promise<{ port: number; stop: () => void }> {
+  await writeFile(join(app, "server.mjs"), NODE_HTTP_ORIGIN);
+  const child = spawn(NODE, [join(app, "server.mjs")], { cwd: app, stdio: ["ignore", "pipe", "inherit"] });
+  const port = await new Promise<number>((resolvePort, reject) => {
+    const timer = setTimeout(() => reject(new Error("origin did not start")), 10_000);
+    child.stdout.once("data", (chunk: Uint8Array) => {
+      clearTimeout(timer);
+      resolvePort(Number(new TextDecoder().decode(chunk).trim()));
+    });
+    child.once("exit", () => reject(new Error("origin exited")));
+  });
+  return { port, stop: () => child.kill() };
+}
+
 describe("the keygate/verify package", () => {
+  it("verifies, in README's node:http adapter under the machine's Node, a request the gateway forwarded over HTTP", async () => {
+    const origin = await startNodeHttpOrigin();
+    try {
+      const config = {
+        originUrl: new URL(`http://127.0.0.1:${origin.port}/base`),
+        originService: undefined,
+        echo: false,
+        originSecrets: [SECRET],
+        originDigestMaxBytes: 1024 * 1024,
+        originTimeoutMs: 10_000,
+        sessionCookieNames: [],
+      } as unknown as Config;
+      const identity = { caller: "oauth" as const, userId: "usr_1", orgId: "org_1", scopes: ["stories:publish"], requestId: "req_9" };
+      const incoming = new Request("https://gw.test/api/v1/stories/s1/publish", { method: "POST", body: "publish me" });
+      const res = await forwardToOrigin(incoming, { path: "/api/v1/stories/s1/publish", search: "" }, identity, config, new Set());
+      expect(await res.json()).toEqual({
+        node: expect.stringMatching(/^v2\d\./),
+        ok: true,
+        version: "v2",
+        identity: { caller: "oauth", userId: "usr_1", orgId: "org_1", scopes: ["stories:publish"], requestId: "req_9" },
+        body: "publish me",
+      });
+    } finally {
+      origin.stop();
+    }
+  });
+
   it("packs only the built entry, the CLI and the package metadata", () => {
     expect(tarballFiles).toEqual(expect.arrayContaining(["dist/verify.js", "dist/verify.d.ts", "package.json", "bin/keygate.mjs"]));
     expect(tarballFiles.filter((path) => path.startsWith("src/") || path.startsWith("test/"))).toEqual([]);
