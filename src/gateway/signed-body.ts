@@ -5,6 +5,7 @@
  * hashed; a larger one is streamed unsigned by v2 (v1 only), so a large upload never sits in the
  * isolate's 128 MB.
  */
+import { KeygateError } from "../errors";
 import { contentDigestOf } from "../origin/content-digest";
 
 /** What goes to the origin: the body, and its `content-digest` when it was read whole. */
@@ -20,6 +21,7 @@ const EMPTY = new Uint8Array();
  * Reads `request`'s body when it is at most `maxBytes` long and returns it with its digest; else
  * returns it as a stream (what was read so far, then the rest) without a digest. GET and HEAD send
  * no body and the digest of empty input.
+ * @throws {KeygateError} 400 when the client's body cannot be read (cut off, malformed chunking).
  */
 export async function readBodyForSignature(request: Request, maxBytes: number): Promise<OutgoingBody> {
   if (BODYLESS_METHODS.has(request.method) || request.body === null) {
@@ -32,7 +34,9 @@ export async function readBodyForSignature(request: Request, maxBytes: number): 
   const chunks: Uint8Array[] = [];
   let length = 0;
   for (;;) {
-    const { done, value } = await reader.read();
+    const { done, value } = await reader.read().catch(() => {
+      throw KeygateError.badRequest([{ path: "body", message: "the request body could not be read" }]);
+    });
     if (done) break;
     chunks.push(value);
     length += value.byteLength;

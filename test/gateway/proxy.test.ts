@@ -300,6 +300,19 @@ describe("forwardToOrigin with ORIGIN_URL", () => {
     expect(await verifyKeygateSignature(request, SECRET)).toMatchObject({ ok: true, version: "v1" });
   });
 
+  it("answers 400 without calling the origin when the client's body breaks off while it is read for the digest", async () => {
+    const calls = fakeOrigin();
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode("par"));
+        controller.error(new Error("client went away"));
+      },
+    });
+    const res = await gateway(origin()).request("/api/v1/items", { method: "POST", body, duplex: "half" } as RequestInit);
+    expect(res.status).toBe(400);
+    expect(calls).toHaveLength(0);
+  });
+
   it("does not follow redirects, bypasses the cache and can be aborted", async () => {
     const calls = fakeOrigin();
     await gateway(origin()).request("/x");
