@@ -2,7 +2,9 @@
  * @module
  * Forwarding an allowed request to the origin (SPEC §6): credentials, client-sent `x-keygate-*`
  * headers (and their underscore twins) and method overrides are stripped, the trusted identity and
- * its signature added, and the request and response bodies streamed through. Without an origin, ECHO answers with what would have been forwarded.
+ * its signature added, and the request and response bodies streamed through (a signed body up to
+ * ORIGIN_DIGEST_MAX_BYTES is read first, for its digest). Without an origin, ECHO answers with
+ * what would have been forwarded.
  */
 import type { Config } from "../env";
 import { KeygateError } from "../errors";
@@ -20,7 +22,10 @@ export interface ProxyTarget {
 
 const HOP_BY_HOP = new Set(["connection", "keep-alive", "te", "trailer", "transfer-encoding", "upgrade"]);
 const BODYLESS_METHODS = new Set(["GET", "HEAD"]);
-/** Headers Keygate removes by name (compared in {@link cgiHeaderName} form, like the rest). */
+/**
+ * Headers Keygate removes by name (compared in {@link cgiHeaderName} form, like the rest). A
+ * client's own x-request-id is kept in the audit event only; the origin gets Keygate's id.
+ */
 const REMOVED_HEADERS = new Set(["host", "x-api-key", "x-request-id"]);
 // The check ran on the real method; an origin honouring one of these would run another.
 const METHOD_OVERRIDE_HEADERS = new Set(["x-http-method-override", "x-http-method", "x-method-override"]);
@@ -51,8 +56,20 @@ export function identityHeaders(identity: KeygateIdentity): Record<string, strin
  * `x_keygate_org_id` and `x-keygate-org-id` both become `HTTP_X_KEYGATE_ORG_ID`, one value.
  * @example cgiHeaderName("X-Keygate_Org-Id"); // "x-keygate-org-id"
  */
-export function cgiHeaderName(name: string): string {
+function cgiHeaderName(name: string): string {
   return name.toLowerCase().replaceAll("_", "-");
+}
+
+// The policy's locator set lives as long as its compiled policy: compute its CGI forms once.
+const cgiNames = new WeakMap<ReadonlySet<string>, ReadonlySet<string>>();
+
+function cgiNamesOf(names: ReadonlySet<string>): ReadonlySet<string> {
+  let forms = cgiNames.get(names);
+  if (!forms) {
+    forms = new Set([...names].map(cgiHeaderName));
+    cgiNames.set(names, forms);
+  }
+  return forms;
 }
 
 /**
@@ -109,8 +126,7 @@ function joinOriginUrl(base: URL, target: ProxyTarget): URL {
 function outgoingHeaders(request: Request, identity: KeygateIdentity, config: Config, headerLocators: ReadonlySet<string>): Headers {
   const headers = new Headers(request.headers);
   removeHopByHop(headers);
-  // A client's own x-request-id is kept in the audit event only; the origin gets Keygate's id.
-  const locatorTwins = new Set([...headerLocators].map(cgiHeaderName));
+  const locatorTwins = cgiNamesOf(headerLocators);
   deleteHeaders(headers, (name) => {
     const cgiName = cgiHeaderName(name);
     return (
