@@ -26,8 +26,11 @@ function context(now = Date.now()): CacheContext {
   return { kv: env.KEY_CACHE, ttlMs: TTL_MS, negativeTtlMs: 1_000, now, defer: () => {} };
 }
 
+/** The KV name of the entry `id` (the cache's versioned key). */
+const kvName = (c: ReturnType<typeof cache>) => `${c.options.namespace}:v2:id`;
+
 async function withKvEntry(c: ReturnType<typeof cache>, raw: string): Promise<void> {
-  await env.KEY_CACHE.put(`${c.options.namespace}:v1:id`, raw);
+  await env.KEY_CACHE.put(kvName(c), raw);
 }
 
 afterEach(() => {
@@ -87,7 +90,7 @@ describe("TieredCache KV entries", () => {
     const now = Date.now();
     await withKvEntry(c, JSON.stringify({ cachedAt: now - TTL_MS + 1_000, value: { n: 1 } }));
     expect(await c.get(context(now), "id", async () => ({ n: 5 }))).toEqual({ double: 2 });
-    await env.KEY_CACHE.delete(`${c.options.namespace}:v1:id`);
+    await env.KEY_CACHE.delete(kvName(c));
     expect(await c.get(context(now + 1_000), "id", async () => ({ n: 5 }))).toEqual({ double: 10 });
   });
 });

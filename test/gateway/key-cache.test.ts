@@ -30,8 +30,13 @@ function breakD1(): void {
   });
 }
 
+/** The KV name a key's cache entry lives under. */
+async function kvName(key: string): Promise<string> {
+  return `key:v2:${await hashApiKey(key)}`;
+}
+
 async function cachedInKv(key: string): Promise<void> {
-  const name = `key:v2:${await hashApiKey(key)}`;
+  const name = await kvName(key);
   await vi.waitFor(async () => expect(await env.KEY_CACHE.get(name)).not.toBeNull());
 }
 
@@ -136,7 +141,7 @@ describe("key cache", () => {
 
   it("reads a KV entry of the wrong shape at a key's cache name as a miss, not a 500", async () => {
     const key = await createKey({ org_id: org, scopes: ["content:read"] });
-    const name = `key:v1:${await hashApiKey(key.key)}`;
+    const name = await kvName(key.key);
     await env.KEY_CACHE.put(name, JSON.stringify({ cachedAt: Date.now(), value: { id: "key_x" } }));
     expect(await use(key.key)).toBe(200);
     keyCache.clearMemory();
@@ -147,7 +152,7 @@ describe("key cache", () => {
 
   it("reads corrupt JSON at a key's cache name as a miss", async () => {
     const key = await createKey({ org_id: org, scopes: ["content:read"] });
-    await env.KEY_CACHE.put(`key:v1:${await hashApiKey(key.key)}`, '{"cachedAt": 1, "value": {');
+    await env.KEY_CACHE.put(await kvName(key.key), '{"cachedAt": 1, "value": {');
     expect(await use(key.key)).toBe(200);
   });
 
@@ -155,7 +160,7 @@ describe("key cache", () => {
     const key = await createKey({ org_id: org, scopes: ["content:read"] });
     expect(await use(key.key)).toBe(200);
     await cachedInKv(key.key);
-    const name = `key:v1:${await hashApiKey(key.key)}`;
+    const name = await kvName(key.key);
     const entry = JSON.parse((await env.KEY_CACHE.get(name))!) as { cachedAt: number };
     await env.KEY_CACHE.put(name, JSON.stringify({ ...entry, cachedAt: Date.now() + 5 * 60_000 }));
     keyCache.clearMemory();
