@@ -3,7 +3,7 @@
  * The `content-digest` header of RFC 9530 with SHA-256 (`sha-256=:<base64>:`), which signature v2
  * covers: computed over a whole body by Keygate, checked over a streaming body by origins.
  */
-import { Sha256 } from "./sha256-stream";
+import { Sha256 } from "./sha256-stream.js";
 
 export const CONTENT_DIGEST_HEADER = "content-digest";
 

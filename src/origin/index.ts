@@ -4,9 +4,9 @@
  * `verifyKeygateSignature`, the identity header names, and a replay store. Web-standard APIs
  * only and no dependencies, for Node 20+, Workers, Deno and Bun.
  */
-export { CONTENT_DIGEST_HEADER, contentDigestOf } from "./content-digest";
-export { type Caller, IDENTITY_HEADERS, type KeygateIdentity, KEYGATE_HEADER_PREFIX } from "./identity";
-export { createMemoryReplayStore, type ReplayStore } from "./replay";
+export { CONTENT_DIGEST_HEADER, contentDigestOf } from "./content-digest.js";
+export { type Caller, IDENTITY_HEADERS, type KeygateIdentity, KEYGATE_HEADER_PREFIX } from "./identity.js";
+export { createMemoryReplayStore, type ReplayStore } from "./replay.js";
 export {
   ContentDigestMismatchError,
   SIGNATURE_HEADER,
@@ -20,4 +20,4 @@ export {
   type VerifyOptions,
   type VerifyResult,
   verifyKeygateSignature,
-} from "./signature";
+} from "./signature.js";

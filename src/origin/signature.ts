@@ -17,10 +17,10 @@
  * const body = await result.request.json(); // rejects if the body does not match its digest
  * ```
  */
-import { CONTENT_DIGEST_HEADER, equalBytes, parseContentDigest, verifyingDigest } from "./content-digest";
-import { IDENTITY_HEADERS, isCaller, type KeygateIdentity } from "./identity";
-import type { ReplayStore } from "./replay";
-import { Sha256 } from "./sha256-stream";
+import { CONTENT_DIGEST_HEADER, equalBytes, parseContentDigest, verifyingDigest } from "./content-digest.js";
+import { IDENTITY_HEADERS, isCaller, type KeygateIdentity } from "./identity.js";
+import type { ReplayStore } from "./replay.js";
+import { Sha256 } from "./sha256-stream.js";
 
 export const TIMESTAMP_HEADER = "x-keygate-timestamp";
 export const SIGNATURE_HEADER = "x-keygate-signature";

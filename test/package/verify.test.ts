@@ -153,7 +153,7 @@ describe("the keygate/verify package", () => {
   });
 
   it("packs only the built entry, the CLI and the package metadata", () => {
-    expect(tarballFiles).toEqual(expect.arrayContaining(["dist/verify.js", "dist/verify.d.ts", "package.json", "bin/keygate.mjs"]));
+    expect(tarballFiles).toEqual(expect.arrayContaining(["dist/index.js", "dist/index.d.ts", "dist/signature.js", "package.json", "bin/keygate.mjs"]));
     expect(tarballFiles.filter((path) => path.startsWith("src/") || path.startsWith("test/"))).toEqual([]);
   });
 
@@ -178,7 +178,7 @@ describe("the keygate/verify package", () => {
     `;
     const out = JSON.parse(await inOriginApp(script, null));
     expect(out).toEqual({
-      exports: { "./verify": { types: "./dist/verify.d.ts", import: "./dist/verify.js", default: "./dist/verify.js" } },
+      exports: { "./verify": { types: "./dist/index.d.ts", import: "./dist/index.js", default: "./dist/index.js" } },
       sideEffects: false,
       dependencies: {},
       deep: "ERR_PACKAGE_PATH_NOT_EXPORTED",
