@@ -1,9 +1,10 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 
-// Three projects: `workers` (the Worker's suite, inside workerd), `cli` (bin/keygate.mjs, in
-// Node: unit tests plus an integration test against a locally started Worker) and `e2e` (Node:
-// the Worker started locally and driven by what its users run: Chromium, OAuth and MCP clients).
+// Four projects: `workers` (the Worker's suite, inside workerd), `cli` (bin/keygate.mjs, in
+// Node: unit tests plus an integration test against a locally started Worker), `e2e` (Node:
+// the Worker started locally and driven by what its users run: Chromium, OAuth and MCP clients),
+// and `package` (Node: the packed `keygate/verify` entry installed into a fresh project).
 export default defineConfig(async () => {
   const migrations = await readD1Migrations("./migrations");
   return {
@@ -25,6 +26,9 @@ export default defineConfig(async () => {
                 },
                 // A second D1 for the audit tables' own-database mode (AUDIT_DB, test/consumer/audit-db.test.ts).
                 d1Databases: { AUDIT_DB_SPLIT: "keygate-audit-split" },
+                // An origin Worker behind a service binding; tests pass it as ORIGIN_SERVICE.
+                serviceBindings: { TEST_ORIGIN_SERVICE: "origin-worker" },
+                workers: [{ name: "origin-worker", modules: true, scriptPath: "./test/fixtures/origin-worker.mjs", compatibilityDate: "2026-11-01" }],
                 // Deliver audit batches at once, so end-to-end tests see rows without waiting 5 s.
                 queueConsumers: {
                   "keygate-audit": { maxBatchSize: 100, maxBatchTimeout: 0.05, maxRetries: 5, deadLetterQueue: "keygate-audit-dlq" },
@@ -36,7 +40,7 @@ export default defineConfig(async () => {
             name: "workers",
             setupFiles: ["./test/helpers/apply-migrations.ts"],
             include: ["test/**/*.test.ts"],
-            exclude: ["test/cli/**", "test/e2e/**", "**/node_modules/**"],
+            exclude: ["test/cli/**", "test/e2e/**", "test/package/**", "**/node_modules/**"],
           },
         },
         {
@@ -54,6 +58,16 @@ export default defineConfig(async () => {
             environment: "node",
             include: ["test/e2e/**/*.test.ts"],
             testTimeout: 60_000,
+            hookTimeout: 120_000,
+          },
+        },
+        {
+          // The published entries (`keygate/verify`), packed and installed like an origin would.
+          test: {
+            name: "package",
+            environment: "node",
+            include: ["test/package/**/*.test.ts"],
+            testTimeout: 30_000,
             hookTimeout: 120_000,
           },
         },

@@ -22,9 +22,13 @@ export interface Bindings extends Omit<Env, "AUDIT_QUEUE" | "KEY_ENV" | "KEY_CAC
   ADMIN_TOKEN?: string;
   ADMIN_TOKEN_NEXT?: string;
   ORIGIN_URL?: string;
+  /** A service binding to the origin Worker (SPEC §6); used instead of fetching ORIGIN_URL. */
+  ORIGIN_SERVICE?: Fetcher;
   /** Secret: one HMAC key, or two comma-separated during rotation. */
   ORIGIN_SECRET?: string;
   ORIGIN_TIMEOUT_MS?: string;
+  /** Bodies up to this size are digested for signature v2; larger ones stream with v1 only. */
+  ORIGIN_DIGEST_MAX_BYTES?: string;
   /** Local development only (`npm run dev` writes it to .dev.vars); never in wrangler.toml. */
   ECHO?: string;
   POLICY?: string;
@@ -51,8 +55,11 @@ export interface Config {
   keyCacheTtlSeconds: number;
   adminTokens: readonly string[];
   originUrl: URL | undefined;
+  /** ORIGIN_SERVICE; when set, allowed requests go to it (ORIGIN_URL then only names the URL it sees). */
+  originService: Fetcher | undefined;
   originSecrets: readonly string[];
   originTimeoutMs: number;
+  originDigestMaxBytes: number;
   echo: boolean;
   /** The session cookie names that count (SPEC §1): the one better-auth sets, plus SESSION_COOKIE. */
   sessionCookieNames: readonly string[];
@@ -77,6 +84,9 @@ const SESSION_COOKIE = "better-auth.session_token";
 const SECURE_PREFIX = "__Secure-";
 const SIGNUP_MODES: readonly string[] = ["open", "invite", "closed"] satisfies SignupMode[];
 const DEFAULT_ORG_LIMIT = 5;
+// Held in memory while hashed (the isolate has 128 MB for all its requests).
+const DEFAULT_ORIGIN_DIGEST_MAX_BYTES = 1024 * 1024;
+const MAX_ORIGIN_DIGEST_MAX_BYTES = 16 * 1024 * 1024;
 
 /** Returns the isolate's config for `env`, parsing the vars on first use. */
 export const getConfig: (env: Bindings) => Config = oncePer(parseConfig);
@@ -95,8 +105,10 @@ function parseConfig(env: Bindings): Config {
     keyCacheTtlSeconds: boundedInt(env.KEY_CACHE_TTL_S, MAX_KEY_CACHE_TTL_S, 1, MAX_KEY_CACHE_TTL_S),
     adminTokens: [env.ADMIN_TOKEN, env.ADMIN_TOKEN_NEXT].filter(isNonEmpty),
     originUrl: env.ORIGIN_URL ? new URL(env.ORIGIN_URL) : undefined,
+    originService: env.ORIGIN_SERVICE,
     originSecrets: (env.ORIGIN_SECRET ?? "").split(",").map((s) => s.trim()).filter(isNonEmpty),
     originTimeoutMs: boundedInt(env.ORIGIN_TIMEOUT_MS, DEFAULT_ORIGIN_TIMEOUT_MS, 100, 300_000),
+    originDigestMaxBytes: boundedInt(env.ORIGIN_DIGEST_MAX_BYTES, DEFAULT_ORIGIN_DIGEST_MAX_BYTES, 0, MAX_ORIGIN_DIGEST_MAX_BYTES),
     echo: env.ECHO === "1" || env.ECHO === "true",
     sessionCookieNames: [betterAuthCookie, ...extraCookie],
     strippedCookieNames: [SESSION_COOKIE, SECURE_PREFIX + SESSION_COOKIE, ...extraCookie],
@@ -115,7 +127,9 @@ function parseConfig(env: Bindings): Config {
  */
 export function configProblems(config: Config): string[] {
   const problems: string[] = [];
-  if (!config.originUrl && !config.echo) problems.push("ORIGIN_URL is not set: allowed requests answer 502");
+  if (!config.originUrl && !config.originService && !config.echo) {
+    problems.push("ORIGIN_URL is not set (nor ORIGIN_SERVICE): allowed requests answer 502");
+  }
   if (!config.authSecret) problems.push(MISSING_AUTH_SECRET);
   return problems;
 }

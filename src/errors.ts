@@ -6,6 +6,7 @@ import type { ErrorHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { ZodError } from "zod";
+import { isD1Outage } from "./db/outage";
 
 export type ErrorCode =
   | "BAD_REQUEST"
@@ -38,6 +39,8 @@ const STATUS: Record<ErrorCode, ContentfulStatusCode> = {
   INTERNAL: 500,
 };
 
+const RETRY_AFTER_S = "5";
+
 export interface Issue {
   path: string;
   message: string;
@@ -59,6 +62,11 @@ export class KeygateError extends HTTPException {
     this.code = code;
     this.details = options.details;
     this.headers = options.headers ?? {};
+  }
+
+  /** The 503 of SPEC §4 when D1 is needed and unreachable: fail closed, retry after 5 s. */
+  static unavailable(): KeygateError {
+    return new KeygateError("UNAVAILABLE", "auth backend unavailable", { headers: { "Retry-After": RETRY_AFTER_S } });
   }
 
   /** A 400 `invalid_request` listing what is wrong with the input. */
@@ -90,6 +98,10 @@ export const handleError: ErrorHandler = (err) => {
   if (err instanceof HTTPException) {
     const code: ErrorCode = err.status === 413 ? "PAYLOAD_TOO_LARGE" : "BAD_REQUEST";
     return new KeygateError(code, err.message || "invalid_request").getResponse();
+  }
+  if (isD1Outage(err)) {
+    console.error(JSON.stringify({ level: "error", msg: "D1 unavailable", error: String(err) }));
+    return KeygateError.unavailable().getResponse();
   }
   console.error(JSON.stringify({ level: "error", msg: "unhandled error", error: String(err) }));
   return new KeygateError("INTERNAL", "internal error").getResponse();

@@ -30,6 +30,14 @@ describe("a deployment without ORIGIN_URL or ECHO", () => {
     expect(body.data.problems).toEqual([expect.stringContaining("ORIGIN_URL is not set")]);
   });
 
+  it("reports health ok when ORIGIN_SERVICE is the origin instead", async () => {
+    const deployed: Partial<typeof env> = { ...env, ORIGIN_SERVICE: env.TEST_ORIGIN_SERVICE };
+    delete deployed.ECHO;
+    const res = await worker.fetch(new Request("https://gw.test/_keygate/health"), deployed as typeof env, createExecutionContext());
+    expect((await json<Health>(res)).data.problems).toEqual([]);
+    expect(res.status).toBe(200);
+  });
+
   it("answers 502 on an allowed request instead of echoing it", async () => {
     const key = await createKey({ org_id: await createOrg(), scopes: ["prompts:read"] });
     const res = await fetchWithout(["ECHO"], "/api/v1/prompts", { headers: { "x-api-key": key.key } });

@@ -6,6 +6,8 @@ declare global {
     interface Env extends Bindings {
       TEST_MIGRATIONS: D1Migration[];
       AUDIT_DB_SPLIT: D1Database;
+      /** The origin Worker of test/fixtures/origin-worker.mjs. */
+      TEST_ORIGIN_SERVICE: Fetcher;
     }
     interface GlobalProps {
       mainModule: typeof import("../src/index");

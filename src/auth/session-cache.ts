@@ -6,27 +6,33 @@
  * the moment the session changes or ends, or a membership changes, in this Worker; elsewhere
  * entries live at most KEY_CACHE_TTL_S.
  */
+import { z } from "zod";
 import { TieredCache } from "../cache/tiered";
 import type { SessionMembership } from "../db/orgs";
 import { sha256Hex } from "../sha256";
 
-/** A live session as the gateway needs it; this is what KV holds. */
-export interface SessionState {
-  userId: string;
-  /** Epoch ms; the session is refused from then on, even while its cache entry is fresh. */
-  expiresAt: number;
-  /** better-auth's active organization of the session. */
-  activeOrgId: string | null;
-}
+/**
+ * A live session as the gateway needs it; this is what KV holds. `expiresAt` is epoch ms: the
+ * session is refused from then on, even while its cache entry is fresh. `activeOrgId` is
+ * better-auth's active organization of the session.
+ */
+const SessionStateSchema = z.object({ userId: z.string(), expiresAt: z.number(), activeOrgId: z.string().nullable().default(null) });
+export type SessionState = z.infer<typeof SessionStateSchema>;
 
 /** Sessions by the SHA-256 hex digest of their token. */
-export const sessionCache = new TieredCache<SessionState, SessionState>({ namespace: "session", maxEntries: 10_000, compile: (state) => state });
+export const sessionCache = new TieredCache<SessionState, SessionState>({
+  namespace: "session",
+  maxEntries: 10_000,
+  schema: SessionStateSchema,
+  compile: (state) => state,
+});
 
 /** One membership of a user, by {@link projectMembershipId} or {@link defaultMembershipId}. */
 export const membershipCache = new TieredCache<SessionMembership, SessionMembership>({
   // Not "membership": KV entries of that name hold an older shape (all of a user's org ids).
   namespace: "member",
   maxEntries: 10_000,
+  schema: z.object({ orgId: z.string(), role: z.string() }),
   compile: (membership) => membership,
 });
 

@@ -3,7 +3,10 @@
  * Read-through cache in three tiers: isolate memory, then KV, then the source of truth (D1).
  *
  * Every entry carries the time it was read from D1, and no tier serves it past that time plus the
- * TTL, whichever tier it comes from and whether or not D1 is reachable. That bounds how long a
+ * TTL by the reading isolate's clock, whichever tier it comes from and whether or not D1 is
+ * reachable. A KV entry is only trusted when it has the namespace's shape and a stamp that is not
+ * in the reader's future; anything else (corrupt JSON, another version's or a foreign entry, a
+ * skewed writer's clock) is a miss, never an error. That bounds how long a
  * revoked or changed record can be served anywhere by the TTL. In the isolate that made a change,
  * `invalidate` takes effect at once: a read that was already in flight when it ran does not store
  * what it read. Known absences are cached in memory only, in their own small LRU, so a burst of
@@ -12,6 +15,7 @@
  * Ids may be grouped: `<group>/<rest>` (a user's memberships per project, say). `invalidateGroup`
  * drops every id of a group at once, with the same guarantees as `invalidate`.
  */
+import type { z } from "zod";
 import { KeygateError } from "../errors";
 import { MemoryCache } from "./memory";
 
@@ -32,7 +36,6 @@ interface KvEntry<Stored> {
 /** KV refuses expirationTtl below 60 s and cacheTtl below 30 s. */
 const KV_MIN_EXPIRATION_S = 60;
 const KV_MIN_CACHE_TTL_S = 30;
-const RETRY_AFTER_S = "5";
 /** Bumped whenever the stored shape changes, so a deploy never reads another version's entries. */
 const KV_SCHEMA = "v2";
 /** Invalidation stamps outlive any read that could have started before them. */
@@ -42,6 +45,8 @@ export interface TieredCacheOptions<Stored, Live> {
   /** KV key prefix and memory key prefix, e.g. `key`. */
   namespace: string;
   maxEntries: number;
+  /** The shape of the stored form: a KV value that does not parse is a miss. */
+  schema: z.ZodType<Stored>;
   /** Turns the stored form into the form requests use (compiled matchers and the like). */
   compile(stored: Stored): Live;
 }
@@ -118,11 +123,10 @@ export class TieredCache<Stored, Live> {
   }
 
   async #readThrough(ctx: CacheContext, key: string, load: () => Promise<Stored | null>): Promise<Live | null> {
-    const cached = await this.#readKv(ctx, key);
-    if (cached && cached.cachedAt + ctx.ttlMs > ctx.now && !this.#invalidatedSince(key, cached.cachedAt)) {
-      const live = this.options.compile(cached.value);
-      this.#found.set(key, live, cached.cachedAt + ctx.ttlMs);
-      return live;
+    const cached = this.#servable(ctx, key, await this.#readKv(ctx, key));
+    if (cached) {
+      this.#found.set(key, cached.live, cached.cachedAt + ctx.ttlMs);
+      return cached.live;
     }
 
     let stored: Stored | null;
@@ -130,7 +134,7 @@ export class TieredCache<Stored, Live> {
       stored = await load();
     } catch (error) {
       this.#log("auth backend read failed", error, "error");
-      throw new KeygateError("UNAVAILABLE", "auth backend unavailable", { headers: { "Retry-After": RETRY_AFTER_S } });
+      throw KeygateError.unavailable();
     }
     // A change made while this read was in flight wins: answer this request, store nothing.
     const stale = this.#invalidatedSince(key, ctx.now);
@@ -146,6 +150,28 @@ export class TieredCache<Stored, Live> {
     return live;
   }
 
+  /** A KV entry compiled, when it may be served now; `undefined` (a miss) otherwise. */
+  #servable(ctx: CacheContext, key: string, entry: unknown): { cachedAt: number; live: Live } | undefined {
+    if (typeof entry !== "object" || entry === null) return undefined;
+    const { cachedAt, value } = entry as Partial<KvEntry<unknown>>;
+    if (typeof cachedAt !== "number" || !Number.isFinite(cachedAt)) return this.#ignore("kv entry without a time");
+    // A stamp ahead of this isolate's clock would stretch the entry's life past the TTL.
+    if (cachedAt > ctx.now) return this.#ignore("kv entry stamped in the future");
+    if (cachedAt + ctx.ttlMs <= ctx.now || this.#invalidatedSince(key, cachedAt)) return undefined;
+    const parsed = this.options.schema.safeParse(value);
+    if (!parsed.success) return this.#ignore("kv entry of the wrong shape");
+    try {
+      return { cachedAt, live: this.options.compile(parsed.data) };
+    } catch (error) {
+      return this.#ignore("kv entry does not compile", error);
+    }
+  }
+
+  #ignore(msg: string, error?: unknown): undefined {
+    this.#log(`${msg}, read as a miss`, error);
+    return undefined;
+  }
+
   #invalidatedSince(key: string, time: number): boolean {
     const now = Date.now();
     const slash = key.indexOf("/");
@@ -158,10 +184,11 @@ export class TieredCache<Stored, Live> {
     return `${this.options.namespace}:${KV_SCHEMA}:${id}`;
   }
 
-  async #readKv(ctx: CacheContext, key: string): Promise<KvEntry<Stored> | null> {
+  /** The parsed KV value, unchecked; `null` when absent, unreadable or not JSON. */
+  async #readKv(ctx: CacheContext, key: string): Promise<unknown> {
     const cacheTtl = Math.max(KV_MIN_CACHE_TTL_S, Math.ceil(ctx.ttlMs / 1000));
     try {
-      return await ctx.kv.get<KvEntry<Stored>>(key, { type: "json", cacheTtl });
+      return await ctx.kv.get<unknown>(key, { type: "json", cacheTtl });
     } catch (error) {
       this.#log("kv read failed", error);
       return null;
@@ -178,6 +205,7 @@ export class TieredCache<Stored, Live> {
   }
 
   #log(msg: string, error: unknown, level: "warn" | "error" = "warn"): void {
-    console[level](JSON.stringify({ level, msg, cache: this.options.namespace, error: String(error) }));
+    const cause = error === undefined ? {} : { error: String(error) };
+    console[level](JSON.stringify({ level, msg, cache: this.options.namespace, ...cause }));
   }
 }

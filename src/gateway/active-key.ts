@@ -4,28 +4,29 @@
  * compiled once, as the key enters the isolate's cache.
  */
 import { TieredCache } from "../cache/tiered";
-import type { KeyRecord, Quota, RateLimitRule } from "../schemas/key";
+import { z } from "zod";
+import { type KeyRecord, KeyRecordSchema, type Quota, type RateLimitRule } from "../schemas/key";
 import { compileIpAllowlist, compileOriginAllowlist, type IpAllowlist, type OriginAllowlist } from "./network";
 import { compileGrants, type GrantSet } from "./scopes";
 
 /** The fields of a key record that enforcement needs; this is what KV holds (no hash, no key). */
-export type KeyState = Pick<
-  KeyRecord,
-  | "id"
-  | "org_id"
-  | "project_id"
-  | "key_prefix"
-  | "scopes"
-  | "allowed_ips"
-  | "allowed_origins"
-  | "restrictions_mode"
-  | "not_before"
-  | "expires_at"
-  | "revoked_at"
-  | "rate_limits"
-  | "quota"
-  | "rotation_root_id"
->;
+export const KeyStateSchema = KeyRecordSchema.pick({
+  id: true,
+  org_id: true,
+  project_id: true,
+  key_prefix: true,
+  scopes: true,
+  allowed_ips: true,
+  allowed_origins: true,
+  restrictions_mode: true,
+  not_before: true,
+  expires_at: true,
+  revoked_at: true,
+  rate_limits: true,
+  quota: true,
+  rotation_root_id: true,
+});
+export type KeyState = z.infer<typeof KeyStateSchema>;
 
 export interface ActiveKey {
   id: string;
@@ -81,10 +82,10 @@ export function compileKey(state: KeyState): ActiveKey {
 }
 
 /** API keys by SHA-256 hex digest. */
-export const keyCache = new TieredCache<KeyState, ActiveKey>({ namespace: "key", maxEntries: 10_000, compile: compileKey });
+export const keyCache = new TieredCache<KeyState, ActiveKey>({ namespace: "key", maxEntries: 10_000, schema: KeyStateSchema, compile: compileKey });
 
 /** Project existence by {@link projectCacheId}. */
-export const projectCache = new TieredCache<true, true>({ namespace: "project", maxEntries: 10_000, compile: () => true });
+export const projectCache = new TieredCache<true, true>({ namespace: "project", maxEntries: 10_000, schema: z.literal(true), compile: () => true });
 
 export function projectCacheId(orgId: string, projectId: string): string {
   return `${orgId}/${projectId}`;

@@ -6,13 +6,15 @@ import type { MiddlewareHandler } from "hono";
 import { getConfig } from "../env";
 import type { KeygateIdentity } from "../origin/identity";
 import type { KeygateEnv, KeygateVariables } from "./context";
+import { loadPolicy } from "./policy";
 import { forwardToOrigin } from "./proxy";
 
 export function forward(): MiddlewareHandler<KeygateEnv> {
   return async function forwardHandler(c) {
     const url = new URL(c.req.url);
     const identity = identityOf(c.var);
-    return forwardToOrigin(c.req.raw, { path: url.pathname, search: url.search }, identity, getConfig(c.env));
+    const { headerLocators } = loadPolicy(c.env);
+    return forwardToOrigin(c.req.raw, { path: url.pathname, search: url.search }, identity, getConfig(c.env), headerLocators);
   };
 }
 

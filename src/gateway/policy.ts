@@ -14,6 +14,7 @@ import { ProjectIdSchema, type RateLimitRule } from "../schemas/key";
 import { type Policy, PolicySchema, type Preset, type ProjectLocator, ROUTE_METHODS, type Route } from "../schemas/policy";
 import { WILDCARD_PATTERN } from "../schemas/scope";
 import { compileMcpRules, type McpRules, mcpScopeEntries } from "./mcp/rules";
+import { queryValues } from "./query-name";
 import { type Catalog, satisfies } from "./scopes";
 
 /** One policy route, as the gateway checks it. */
@@ -54,6 +55,8 @@ export interface CompiledPolicy {
   oauthRateLimits: readonly RateLimitRule[];
   cors: { origins: ReadonlySet<string>; maxAge: number };
   routes: readonly CompiledRoute[];
+  /** The `{header}` project locators of all routes, lowercased, so the proxy can drop their twins. */
+  headerLocators: ReadonlySet<string>;
   /**
    * The first route in policy order that matches. `path` is the request path as Hono routes it
    * (`c.req.path`). A HEAD request also matches GET routes.
@@ -73,6 +76,8 @@ const RAW_PATH = /^(?:[a-z][a-z0-9+.-]*:\/\/[^/\\?#]*)?([^?#]*)/i;
 const ENCODED_SEPARATOR = /%(?:2f|5c|00)/i;
 const ENCODED_NAMES: Record<string, string> = { "%2f": "/", "%5c": "\\", "%00": "NUL" };
 const DOT_SEGMENT = /^(?:\.|%2e){1,2}$/i;
+/** Tomcat, Jetty and Spring drop a segment's `;parameters` before resolving dot segments. */
+const PATH_PARAMETERS = /;|%3b/i;
 
 /**
  * Validates `raw` against the policy schema, cross-checks its entries and compiles its routes.
@@ -110,6 +115,7 @@ export function compilePolicy(raw: unknown): CompiledPolicy {
     oauthRateLimits: policy.rate_limits.oauth,
     cors: { origins: new Set(policy.cors.origins), maxAge: policy.cors.max_age },
     routes,
+    headerLocators: new Set(routes.flatMap(({ project }) => (typeof project === "object" && "header" in project ? [project.header.toLowerCase()] : []))),
     matchRoute(method, path) {
       // Methods are compared uppercased: an origin that accepts `patch` as PATCH must not let it
       // slip past a PATCH route to a weaker `*` route.
@@ -163,8 +169,9 @@ function parseJson(source: string): unknown {
 
 /**
  * Why a request path is ambiguous (SPEC §4), or `undefined` when it is not. Origins disagree on
- * what an encoded `/` or `\`, a NUL, a `.`/`..` segment or an empty segment (`//`) mean, so such a
- * path could match one route here and reach another resource there. Works on the raw URL text,
+ * what an encoded `/` or `\`, a NUL, a `.`/`..` segment (also one followed by `;parameters`, which
+ * servlet containers resolve: `/public/..;/admin` is `/admin` there) or an empty segment (`//`)
+ * mean, so such a path could match one route here and reach another resource there. Works on the raw URL text,
  * because `new URL()` already resolves dot segments and turns `\` into `/`.
  *
  * @param url - The request URL as received (`request.url`).
@@ -179,6 +186,9 @@ export function requestPathIssue(url: string): string | undefined {
   if (encoded) return `the path contains an encoded ${ENCODED_NAMES[encoded.toLowerCase()]} (${encoded})`;
   const segments = path.split("/").slice(1);
   if (segments.some((segment) => DOT_SEGMENT.test(segment))) return "the path contains a . or .. segment";
+  if (segments.some((segment) => DOT_SEGMENT.test(segment.split(PATH_PARAMETERS, 1)[0]!))) {
+    return "the path contains a . or .. segment before a ; (such as ..;)";
+  }
   if (segments.slice(0, -1).includes("")) return "the path contains an empty segment (//)";
   return undefined;
 }
@@ -189,7 +199,8 @@ export function requestPathIssue(url: string): string | undefined {
  * @param locator - The route's `project` locator.
  * @param request - The request, for `{header}`.
  * @param params - The matched route's decoded path parameters, for `{param}`.
- * @param url - The parsed request URL, for `{query}`.
+ * @param url - The parsed request URL, for `{query}`: every parameter whose name normalizes to the
+ *   locator (case, `[]`/`[n]` suffixes, surrounding spaces; see `normalizeQueryName`) is a value.
  * @returns The project id (`undefined` when the request names none), or a 400 issue when the
  *   request names two projects or an id outside `[A-Za-z0-9_-]{1,64}`.
  */
@@ -202,7 +213,7 @@ export function locateProject(
   if ("param" in locator) return projectIdAt(`params.${locator.param}`, params[locator.param]);
   if ("query" in locator) {
     const path = `query.${locator.query}`;
-    const values = url.searchParams.getAll(locator.query);
+    const values = queryValues(url.searchParams, locator.query);
     return values.length > 1 ? twoProjects(path) : projectIdAt(path, values[0]);
   }
   const path = `header.${locator.header}`;

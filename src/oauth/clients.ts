@@ -14,6 +14,7 @@
  * Redirect URIs are https, or http on a loopback host; a loopback redirect URI matches whatever
  * port the client uses at the time (RFC 8252 §7.3).
  */
+import { z } from "zod";
 import { TieredCache, type CacheContext } from "../cache/tiered";
 import { findClient, insertClient } from "../db/oauth-clients";
 import { readDb } from "../db/session";
@@ -28,13 +29,9 @@ const FETCH_TIMEOUT_MS = 5_000;
 const SUPPORTED_GRANTS: ReadonlySet<string> = new Set(["authorization_code", "refresh_token"]);
 const LOOPBACK_HOSTS: ReadonlySet<string> = new Set(["localhost", "127.0.0.1", "[::1]"]);
 
-/** A client as the authorization endpoint sees it. */
-export interface OAuthClient {
-  clientId: string;
-  /** What the consent page calls it; `null` when it gave no name. */
-  name: string | null;
-  redirectUris: readonly string[];
-}
+/** A client as the authorization endpoint sees it (and KV holds); `name` is `null` when it gave none. */
+const OAuthClientSchema = z.object({ clientId: z.string(), name: z.string().nullable(), redirectUris: z.array(z.string()) });
+export type OAuthClient = z.infer<typeof OAuthClientSchema>;
 
 /** RFC 7591 §3.2.1. */
 export interface RegistrationResponse {
@@ -109,7 +106,12 @@ export async function registerClient(db: D1Database, metadata: ClientMetadata, n
   };
 }
 
-const clientCache = new TieredCache<OAuthClient, OAuthClient>({ namespace: "oauth-client", maxEntries: 1_000, compile: (client) => client });
+const clientCache = new TieredCache<OAuthClient, OAuthClient>({
+  namespace: "oauth-client",
+  maxEntries: 1_000,
+  schema: OAuthClientSchema,
+  compile: (client) => client,
+});
 
 /**
  * The client `clientId` names, `null` when it is neither registered nor a usable metadata document.

@@ -5,6 +5,7 @@
  * whatever its cache entry says; revocation drops the entry in this Worker at once and elsewhere
  * within KEY_CACHE_TTL_S.
  */
+import { z } from "zod";
 import { TieredCache, type CacheContext } from "../cache/tiered";
 import { findAccessToken } from "../db/oauth";
 import { readDb } from "../db/session";
@@ -13,21 +14,21 @@ import { OAUTH_PRINCIPAL_DEFAULTS, type Principal } from "../gateway/principal";
 import { compileGrants, type GrantSet } from "../gateway/scopes";
 import { hashSecret, isSecretOf } from "./token-format";
 
-/** What KV holds for a live access token (no hash, no token). */
-export interface AccessTokenState {
-  id: string;
-  family_id: string;
-  client_id: string;
-  user_id: string;
-  email: string;
-  org_id: string;
-  project_id: string | null;
-  scopes: string[];
+/** What KV holds for a live access token (no hash, no token); `expires_at` in epoch ms. */
+const AccessTokenStateSchema = z.object({
+  id: z.string(),
+  family_id: z.string(),
+  client_id: z.string(),
+  user_id: z.string(),
+  email: z.string(),
+  org_id: z.string(),
+  project_id: z.string().nullable(),
+  scopes: z.array(z.string()),
   /** Absent in entries cached before resource indicators existed: read as `null`. */
-  resource?: string | null;
-  /** Epoch ms. */
-  expires_at: number;
-}
+  resource: z.string().nullable().optional(),
+  expires_at: z.number(),
+});
+export type AccessTokenState = z.infer<typeof AccessTokenStateSchema>;
 
 /** A verified access token, as requests use it. */
 export interface ActiveToken {
@@ -67,7 +68,12 @@ function compileToken(state: AccessTokenState): ActiveToken {
 }
 
 /** Unrevoked access tokens by SHA-256 hex digest. */
-export const accessTokenCache = new TieredCache<AccessTokenState, ActiveToken>({ namespace: "oauth", maxEntries: 10_000, compile: compileToken });
+export const accessTokenCache = new TieredCache<AccessTokenState, ActiveToken>({
+  namespace: "oauth",
+  maxEntries: 10_000,
+  schema: AccessTokenStateSchema,
+  compile: compileToken,
+});
 
 /**
  * The access token `raw`, `null` when malformed, unknown, revoked or expired.

@@ -4,6 +4,7 @@
  */
 import { env } from "cloudflare:test";
 import { describe, expect, it, vi } from "vitest";
+import { z } from "zod";
 import { type CacheContext, TieredCache } from "../../src/cache/tiered";
 
 function context(): CacheContext & { deferred: Promise<unknown>[] } {
@@ -20,7 +21,7 @@ async function read(cache: TieredCache<string, string>, id: string, value: strin
 
 describe("TieredCache.invalidateGroup", () => {
   it("drops every id of the group from memory and KV, and no other group's", async () => {
-    const cache = new TieredCache<string, string>({ namespace: `group-${crypto.randomUUID()}`, maxEntries: 100, compile: (s) => s });
+    const cache = new TieredCache<string, string>({ namespace: `group-${crypto.randomUUID()}`, maxEntries: 100, schema: z.string(), compile: (s) => s });
     await read(cache, "usr_a/project/p1", "A1");
     await read(cache, "usr_a/only", "A");
     await read(cache, "usr_ab/only", "AB");
@@ -33,14 +34,14 @@ describe("TieredCache.invalidateGroup", () => {
   });
 
   it("drops known absences of the group too", async () => {
-    const cache = new TieredCache<string, string>({ namespace: `group-${crypto.randomUUID()}`, maxEntries: 100, compile: (s) => s });
+    const cache = new TieredCache<string, string>({ namespace: `group-${crypto.randomUUID()}`, maxEntries: 100, schema: z.string(), compile: (s) => s });
     expect(await read(cache, "usr_a/only", null)).toBeNull();
     await cache.invalidateGroup(env.KEY_CACHE, "usr_a");
     expect(await read(cache, "usr_a/only", "now a member")).toBe("now a member");
   });
 
   it("keeps a read that was in flight when the group was invalidated from storing what it read", async () => {
-    const cache = new TieredCache<string, string>({ namespace: `group-${crypto.randomUUID()}`, maxEntries: 100, compile: (s) => s });
+    const cache = new TieredCache<string, string>({ namespace: `group-${crypto.randomUUID()}`, maxEntries: 100, schema: z.string(), compile: (s) => s });
     const ctx = context();
     const inFlight = cache.get(ctx, "usr_a/only", async () => {
       await cache.invalidateGroup(env.KEY_CACHE, "usr_a");
@@ -52,7 +53,7 @@ describe("TieredCache.invalidateGroup", () => {
   });
 
   it("refuses a KV entry of the group from before the invalidation that the KV listing missed", async () => {
-    const cache = new TieredCache<string, string>({ namespace: `group-${crypto.randomUUID()}`, maxEntries: 100, compile: (s) => s });
+    const cache = new TieredCache<string, string>({ namespace: `group-${crypto.randomUUID()}`, maxEntries: 100, schema: z.string(), compile: (s) => s });
     await read(cache, "usr_a/only", "before");
     const list = vi.spyOn(env.KEY_CACHE, "list").mockResolvedValue({ keys: [], list_complete: true, cacheStatus: null });
     await cache.invalidateGroup(env.KEY_CACHE, "usr_a");

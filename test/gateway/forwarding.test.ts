@@ -43,6 +43,17 @@ describe("what the origin receives", () => {
     expect(JSON.stringify(echo)).not.toContain(key.key);
   });
 
+  it("strips method-override headers, so a GET allowed by a read scope cannot become a DELETE at the origin", async () => {
+    const key = await createKey({ org_id: org, scopes: ["content:read"] });
+    const res = await call("/api/v1/site/pages?productId=product_1", {
+      headers: { "x-api-key": key.key, "x-http-method-override": "DELETE", "x-http-method": "DELETE", "x-method-override": "DELETE" },
+    });
+    expect(res.status).toBe(200);
+    const echo = await json<Echo>(res);
+    expect(echo.method).toBe("GET");
+    expect(Object.values(echo.headers)).not.toContain("DELETE");
+  });
+
   it("forwards a public route without a credential and without identity", async () => {
     const res = await call("/public/docs/intro", { headers: { "x-keygate-caller": "api_key" } });
     expect(res.status).toBe(200);
@@ -68,10 +79,36 @@ describe("what the origin receives", () => {
       createExecutionContext(),
     );
     const echo = await json<Echo>(res);
-    const forwarded = new Request(`https://origin.test${echo.path}?${echo.query}`, { headers: echo.headers });
+    const forwarded = new Request(`http://echo.invalid${echo.path}?${echo.query}`, { headers: echo.headers });
     const verified = await verifyKeygateSignature(forwarded, "s3cret-origin-key");
     expect(verified.ok).toBe(true);
     expect(await verifyKeygateSignature(forwarded, "another-secret")).toMatchObject({ ok: false });
+  });
+});
+
+describe("what the origin receives: header twins", () => {
+  const HEADER_POLICY = JSON.stringify({
+    scopes: { "content:read": "Read content" },
+    routes: [{ method: "GET", path: "/api/v1/items", scopes: ["content:read"], project: { header: "x-project-id" } }],
+  });
+
+  it("drops underscore twins of identity headers and of the project header, which CGI origins merge with the real ones", async () => {
+    const { env, createExecutionContext } = await import("cloudflare:test");
+    const worker = (await import("../../src/index")).default;
+    const key = await createKey({ org_id: org, scopes: ["content:read"] });
+    const res = await worker.fetch(
+      new Request("https://gw.test/api/v1/items", {
+        headers: { "x-api-key": key.key, "x-project-id": "product_1", x_project_id: "product_victim", x_keygate_org_id: "org_victim", "X-Keygate_User-Id": "usr_victim" },
+      }),
+      { ...env, POLICY: HEADER_POLICY },
+      createExecutionContext(),
+    );
+    expect(res.status).toBe(200);
+    const { headers } = await json<Echo>(res);
+    expect(headers["x-project-id"]).toBe("product_1");
+    expect(headers["x-keygate-project-id"]).toBe("product_1");
+    expect(headers["x-keygate-org-id"]).toBe(org);
+    expect(Object.values(headers).filter((value) => value.includes("victim"))).toEqual([]);
   });
 });
 

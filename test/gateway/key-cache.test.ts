@@ -30,8 +30,13 @@ function breakD1(): void {
   });
 }
 
+/** The KV name a key's cache entry lives under. */
+async function kvName(key: string): Promise<string> {
+  return `key:v2:${await hashApiKey(key)}`;
+}
+
 async function cachedInKv(key: string): Promise<void> {
-  const name = `key:v2:${await hashApiKey(key)}`;
+  const name = await kvName(key);
   await vi.waitFor(async () => expect(await env.KEY_CACHE.get(name)).not.toBeNull());
 }
 
@@ -132,6 +137,35 @@ describe("key cache", () => {
     expect(await use(`${generateApiKey("live").slice(0, -2)}zz`)).toBe(401);
     expect(kv).not.toHaveBeenCalled();
     expect(d1).not.toHaveBeenCalled();
+  });
+
+  it("reads a KV entry of the wrong shape at a key's cache name as a miss, not a 500", async () => {
+    const key = await createKey({ org_id: org, scopes: ["content:read"] });
+    const name = await kvName(key.key);
+    await env.KEY_CACHE.put(name, JSON.stringify({ cachedAt: Date.now(), value: { id: "key_x" } }));
+    expect(await use(key.key)).toBe(200);
+    keyCache.clearMemory();
+    await env.KEY_CACHE.put(name, JSON.stringify({ cachedAt: Date.now(), value: { id: "key_x" } }));
+    breakD1();
+    expect(await use(key.key)).toBe(503);
+  });
+
+  it("reads corrupt JSON at a key's cache name as a miss", async () => {
+    const key = await createKey({ org_id: org, scopes: ["content:read"] });
+    await env.KEY_CACHE.put(await kvName(key.key), '{"cachedAt": 1, "value": {');
+    expect(await use(key.key)).toBe(200);
+  });
+
+  it("does not serve a KV entry stamped in the future: a key revoked in D1 is refused at once", async () => {
+    const key = await createKey({ org_id: org, scopes: ["content:read"] });
+    expect(await use(key.key)).toBe(200);
+    await cachedInKv(key.key);
+    const name = await kvName(key.key);
+    const entry = JSON.parse((await env.KEY_CACHE.get(name))!) as { cachedAt: number };
+    await env.KEY_CACHE.put(name, JSON.stringify({ ...entry, cachedAt: Date.now() + 5 * 60_000 }));
+    keyCache.clearMemory();
+    await env.DB.prepare("UPDATE api_keys SET revoked_at = ? WHERE id = ?").bind(new Date().toISOString(), key.id).run();
+    expect(await use(key.key)).toBe(401);
   });
 
   it("treats a KV outage as a miss and reads D1", async () => {

@@ -303,6 +303,14 @@ describe("requestPathIssue", () => {
     ["https://gw.test/a/.%2E/b", ". or .."],
     ["https://gw.test/a/./b", ". or .."],
     ["https://gw.test/a/%2e/b", ". or .."],
+    ["https://gw.test/public/..;/api/admin", "before a ;"],
+    ["https://gw.test/public/..;jsessionid=x/api/admin", "before a ;"],
+    ["https://gw.test/public/.;/api", "before a ;"],
+    ["https://gw.test/public/%2e%2e;/api", "before a ;"],
+    ["https://gw.test/public/%2E%2e;/api", "before a ;"],
+    ["https://gw.test/public/..%3B/api", "before a ;"],
+    ["https://gw.test/public/.%2e%3b/api", "before a ;"],
+    ["https://gw.test/public/..;", "before a ;"],
     ["https://gw.test//a", "empty segment"],
     ["https://gw.test/a//b", "empty segment"],
   ])("finds %s ambiguous", (url, reason) => {
@@ -316,6 +324,10 @@ describe("requestPathIssue", () => {
     "https://gw.test/a/.well-known/x",
     "https://gw.test/a/...",
     "https://gw.test/a/..b/c.d",
+    "https://gw.test/a;v=1/b",
+    "https://gw.test/a/...;x/b",
+    "https://gw.test/a/..x;/b",
+    "https://gw.test/a/b;..",
     "https://gw.test/a%20b/caf%C3%A9",
     "https://gw.test/a?next=%2F..%2F&x=\\",
     "https://gw.test/a#/../%2F",
@@ -324,8 +336,21 @@ describe("requestPathIssue", () => {
     expect(requestPathIssue(url)).toBeUndefined();
   });
 
+  it("refuses a . or .. segment before a ; however its characters are encoded", () => {
+    const dot = fc.constantFrom(".", "%2e", "%2E");
+    const semicolon = fc.constantFrom(";", "%3b", "%3B");
+    const suffix = fc.stringMatching(/^[A-Za-z0-9=_-]{0,8}$/);
+    fc.assert(
+      fc.property(fc.array(dot, { minLength: 1, maxLength: 2 }), semicolon, suffix, (dots, sep, rest) => {
+        expect(requestPathIssue(`https://gw.test/public/${dots.join("")}${sep}${rest}/admin`)).toContain("before a ;");
+      }),
+    );
+  });
+
   it("accepts any path of percent-encoded ordinary segments", () => {
-    const segment = fc.string({ minLength: 1, unit: "binary" }).filter((s) => !/[/\\\0]/.test(s) && s !== "." && s !== "..");
+    const segment = fc
+      .string({ minLength: 1, unit: "binary" })
+      .filter((s) => !/[/\\\0]/.test(s) && !/^\.{1,2}(?:;|$)/.test(s));
     fc.assert(
       fc.property(fc.array(segment, { maxLength: 6 }), (segments) => {
         expect(requestPathIssue(`https://gw.test/${segments.map(encodeURIComponent).join("/")}`)).toBeUndefined();

@@ -19,13 +19,17 @@ const IDENTITY: KeygateIdentity = {
 };
 
 function config(overrides: Partial<Config> = {}): Config {
-  return { ...getConfig({} as Bindings), originTimeoutMs: 5_000, ...overrides };
+  return { ...getConfig({} as Bindings), originTimeoutMs: 5_000, originDigestMaxBytes: 1024, ...overrides };
 }
+
+const HEADER_LOCATORS: ReadonlySet<string> = new Set(["x-project-id", "x_tenant"]);
 
 /** A tiny gateway that forwards everything with a fixed identity. */
 function gateway(cfg: Config, identity: KeygateIdentity = IDENTITY) {
   const app = new Hono();
-  app.all("*", (c) => forwardToOrigin(c.req.raw, { path: c.req.path, search: new URL(c.req.url).search }, identity, cfg));
+  app.all("*", (c) =>
+    forwardToOrigin(c.req.raw, { path: c.req.path, search: new URL(c.req.url).search }, identity, cfg, HEADER_LOCATORS),
+  );
   app.onError(handleError);
   return app;
 }
@@ -124,6 +128,32 @@ describe("forwardToOrigin in echo mode", () => {
     expect(headers["x-keygate-whatever"]).toBeUndefined();
   });
 
+  it.each([["x_keygate_user_id"], ["X-Keygate_Org-Id"], ["x_keygate_caller"], ["X_KEYGATE_SCOPES"], ["x-keygate_signature"]])(
+    "never forwards %s, which CGI-style origins read as an x-keygate header",
+    async (name) => {
+      const { headers } = await echoed({ headers: { [name]: "forged" } });
+      expect(Object.values(headers)).not.toContain("forged");
+    },
+  );
+
+  it.each([["x-http-method-override"], ["X-HTTP-Method"], ["x-method-override"], ["x_http_method_override"]])(
+    "strips the method-override header %s, since the checks ran on the real method",
+    async (name) => {
+      const { method, headers } = await echoed({ method: "GET", headers: { [name]: "DELETE" } });
+      expect(method).toBe("GET");
+      expect(Object.values(headers)).not.toContain("DELETE");
+    },
+  );
+
+  it("drops a differently spelt twin of a header project locator and keeps the locator itself", async () => {
+    const { headers } = await echoed({
+      headers: { "x-project-id": "prj_1", x_project_id: "prj_victim", "X_Project-Id": "prj_victim2", "x-tenant": "t_victim", x_tenant: "t_1" },
+    });
+    expect(headers["x-project-id"]).toBe("prj_1");
+    expect(headers.x_tenant).toBe("t_1");
+    expect(Object.values(headers).filter((value) => value.includes("victim"))).toEqual([]);
+  });
+
   it.each([["Bearer kg_live_abc"], ["bearer token"], ["BEARER"], ["Basic dXNlcjpwdw==, Bearer token"]])(
     "strips Authorization: %s",
     async (authorization) => {
@@ -167,11 +197,13 @@ describe("forwardToOrigin in echo mode", () => {
 
   it("adds a timestamp and a signature over the forwarded request that verifies", async () => {
     const echo = await echoed({ method: "POST", body: "{}" }, "/api/v1/items?b=2&a=1", { originSecrets: [SECRET] });
-    const forwarded = new Request(`https://origin.test${echo.path}?${echo.query}`, {
+    // Echo shows the request as an origin at echo.invalid would receive it.
+    const forwarded = new Request(`http://echo.invalid${echo.path}?${echo.query}`, {
       method: echo.method,
       headers: echo.headers,
+      body: "{}",
     });
-    expect(await verifyKeygateSignature(forwarded, SECRET)).toEqual({ ok: true, identity: IDENTITY });
+    expect(await verifyKeygateSignature(forwarded, SECRET)).toMatchObject({ ok: true, identity: IDENTITY, version: "v2" });
   });
 
   it("adds no signature headers without ORIGIN_SECRET", async () => {
@@ -208,14 +240,14 @@ describe("forwardToOrigin with ORIGIN_URL", () => {
   it("keeps a target path starting with // on the origin's host", async () => {
     const calls = fakeOrigin();
     const cfg = origin({ originUrl: new URL("https://api.example.com") });
-    await forwardToOrigin(new Request("https://gw.test/x"), { path: "//evil.example/x", search: "" }, IDENTITY, cfg);
+    await forwardToOrigin(new Request("https://gw.test/x"), { path: "//evil.example/x", search: "" }, IDENTITY, cfg, HEADER_LOCATORS);
     expect(new URL(calls[0]!.request.url).host).toBe("api.example.com");
   });
 
   it("refuses a target path that would climb out of the base path", async () => {
     const calls = fakeOrigin();
     const target = { path: "/%2e%2e/admin", search: "" };
-    const forwarding = forwardToOrigin(new Request("https://gw.test/x"), target, IDENTITY, origin());
+    const forwarding = forwardToOrigin(new Request("https://gw.test/x"), target, IDENTITY, origin(), HEADER_LOCATORS);
     await expect(forwarding).rejects.toMatchObject({ code: "BAD_REQUEST", status: 400 });
     expect(calls).toHaveLength(0);
   });
@@ -232,8 +264,53 @@ describe("forwardToOrigin with ORIGIN_URL", () => {
     expect(request.headers.get("authorization")).toBeNull();
     expect(request.headers.get("x-keygate-org-id")).toBe("org_1");
     expect(request.headers.get("x-custom")).toBe("kept");
-    expect(await verifyKeygateSignature(request, SECRET)).toEqual({ ok: true, identity: IDENTITY });
+    expect(await verifyKeygateSignature(request.clone(), SECRET)).toMatchObject({ ok: true, identity: IDENTITY, version: "v2" });
     expect(await verifyKeygateSignature(request, "old-secret")).toEqual({ ok: false, reason: "bad_signature" });
+  });
+
+  it("sends content-digest and a v2 signature over host, request id and body that the origin verifies", async () => {
+    const calls = fakeOrigin();
+    await gateway(origin()).request("/api/v1/items", { method: "POST", body: "hello", headers: { "content-digest": "sha-256=:forged:" } });
+    const { request } = calls[0]!;
+    expect(request.headers.get("content-digest")).toBe("sha-256=:LPJNul+wow4m6DsqxbninhsWHlwfp0JecwQzYpOLmCQ=:");
+    expect(request.headers.get("x-keygate-signature")).toMatch(/^v1=[0-9a-f]{64}, v2=[0-9a-f]{64}$/);
+    const verified = await verifyKeygateSignature(request, SECRET);
+    expect(verified).toMatchObject({ ok: true, version: "v2" });
+    expect(verified.ok && (await verified.request.text())).toBe("hello");
+  });
+
+  it("signs a GET with the digest of empty input", async () => {
+    const calls = fakeOrigin();
+    await gateway(origin()).request("/x");
+    expect(calls[0]!.request.headers.get("content-digest")).toBe("sha-256=:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=:");
+    expect(await verifyKeygateSignature(calls[0]!.request, SECRET)).toMatchObject({ ok: true, version: "v2" });
+  });
+
+  it.each([
+    ["a declared Content-Length", (payload: string) => payload],
+    ["a chunked stream", (payload: string) => new Blob([payload.slice(0, 700), payload.slice(700)]).stream()],
+  ])("streams a body over ORIGIN_DIGEST_MAX_BYTES intact with v1 only (%s)", async (_name, bodyOf) => {
+    const calls = fakeOrigin(async (request) => new Response(await request.text()));
+    const payload = "y".repeat(1500);
+    const res = await gateway(origin()).request("/api/v1/items", { method: "POST", body: bodyOf(payload), duplex: "half" } as RequestInit);
+    expect(await res.text()).toBe(payload);
+    const { request } = calls[0]!;
+    expect(request.headers.get("content-digest")).toBeNull();
+    expect(request.headers.get("x-keygate-signature")).toMatch(/^v1=[0-9a-f]{64}$/);
+    expect(await verifyKeygateSignature(request, SECRET)).toMatchObject({ ok: true, version: "v1" });
+  });
+
+  it("answers 400 without calling the origin when the client's body breaks off while it is read for the digest", async () => {
+    const calls = fakeOrigin();
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode("par"));
+        controller.error(new Error("client went away"));
+      },
+    });
+    const res = await gateway(origin()).request("/api/v1/items", { method: "POST", body, duplex: "half" } as RequestInit);
+    expect(res.status).toBe(400);
+    expect(calls).toHaveLength(0);
   });
 
   it("does not follow redirects, bypasses the cache and can be aborted", async () => {
@@ -243,10 +320,10 @@ describe("forwardToOrigin with ORIGIN_URL", () => {
     expect(calls[0]!.init.signal).toBeInstanceOf(AbortSignal);
   });
 
-  it("streams a POST body through intact", async () => {
+  it("streams a POST body through intact without ORIGIN_SECRET", async () => {
     const calls = fakeOrigin(async (request) => new Response(await request.text()));
     const payload = JSON.stringify({ text: "héllo", n: Array.from({ length: 1000 }, (_, i) => i) });
-    const res = await gateway(origin()).request("/api/v1/items", { method: "POST", body: payload });
+    const res = await gateway(origin({ originSecrets: [] })).request("/api/v1/items", { method: "POST", body: payload });
     expect(calls[0]!.init.body).toBeInstanceOf(ReadableStream);
     expect(await res.text()).toBe(payload);
   });

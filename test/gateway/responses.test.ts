@@ -47,10 +47,35 @@ describe("gateway responses (SPEC §4)", () => {
     await expectError(await call(path), 400, "BAD_REQUEST", "invalid_request");
   });
 
+  it.each(["/public/..;/api/v1/site/pages", "/public/%2e%2e;/api/v1/site/pages", "/public/..%3B/api/v1/site/pages", "/public/.%2E%3b/x"])(
+    "answers 400 for %s, a dot segment that servlet containers resolve past its ;",
+    async (path) => {
+      await expectError(await call(path), 400, "BAD_REQUEST", "invalid_request");
+    },
+  );
+
   it("answers 400 when a request names its project twice", async () => {
     const org = await createOrg();
     const key = await createKey({ org_id: org, scopes: ["content:read"] });
     const res = await call(`${sites}?productId=a&productId=b`, { headers: { "x-api-key": key.key } });
+    await expectError(res, 400, "BAD_REQUEST", "invalid_request");
+  });
+
+  it.each(["productId[]=product_victim", "productId[0]=product_victim", "%20productId=product_victim", "ProductId=product_victim"])(
+    "checks the project named by %s like productId, so the spelling cannot skip the check (403)",
+    async (query) => {
+      const org = await createOrg();
+      const key = await createKey({ org_id: org, scopes: ["content:read"] });
+      const res = await call(`${sites}?${query}`, { headers: { "x-api-key": key.key } });
+      await expectError(res, 403, "FORBIDDEN", "project_mismatch");
+    },
+  );
+
+  it("answers 400 when a request names its project twice in two spellings", async () => {
+    const org = await createOrg();
+    await createProject(org, "product_mine");
+    const key = await createKey({ org_id: org, scopes: ["content:read"] });
+    const res = await call(`${sites}?productId=product_mine&productId[]=product_victim`, { headers: { "x-api-key": key.key } });
     await expectError(res, 400, "BAD_REQUEST", "invalid_request");
   });
 

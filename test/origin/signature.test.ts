@@ -92,8 +92,9 @@ describe("signKeygateRequest", () => {
 
 describe("verifyKeygateSignature", () => {
   it("accepts a signed request and returns the identity from its headers", async () => {
-    const result = await verifyKeygateSignature(await signedRequest(), SECRET, { now: NOW });
-    expect(result).toEqual({ ok: true, identity });
+    const request = await signedRequest();
+    const result = await verifyKeygateSignature(request, SECRET, { now: NOW });
+    expect(result).toEqual({ ok: true, identity, version: "v1", request });
   });
 
   it("accepts a request signed with the second secret of a rotation pair", async () => {
@@ -182,7 +183,7 @@ describe("verifyKeygateSignature", () => {
       headers: { "x-keygate-caller": "oauth", "x-keygate-user-id": "usr_1", "x-keygate-request-id": "req_2", ...signature },
     });
     const result = await verifyKeygateSignature(request, SECRET, { now: NOW });
-    expect(result).toEqual({ ok: true, identity: oauth });
+    expect(result).toEqual({ ok: true, identity: oauth, version: "v1", request });
   });
 
   it("returns no caller for an anonymous request on a public route", async () => {
@@ -192,7 +193,7 @@ describe("verifyKeygateSignature", () => {
     const headers = { "x-keygate-request-id": "req_3", ...signature };
     const request = new Request("https://origin.test/public/a", { headers });
     const result = await verifyKeygateSignature(request, SECRET, { now: NOW });
-    expect(result).toEqual({ ok: true, identity: anonymous });
+    expect(result).toEqual({ ok: true, identity: anonymous, version: "v1", request });
     expect(result.ok && result.identity.caller).toBeUndefined();
   });
 

@@ -1,0 +1,33 @@
+/**
+ * @module
+ * Query parameter names as origin frameworks read them (SPEC §5 `{query}`): Express's `qs` reads
+ * `productId[]=a` and `productId[0]=a` as `productId`, ASP.NET and others compare names without
+ * case, and some trim surrounding spaces. A project check that read only the exact name could be
+ * skipped by any of those spellings, so every name is compared in one normal form.
+ */
+
+// `[]`, `[0]` (and, to stay on the safe side, any `[…]` chain such as `[a][1]`, which `qs` reads as
+// a nested value of the same parameter).
+const BRACKET_SUFFIX = /(?:\[[^[\]]*\])+$/;
+
+/**
+ * The form in which two query names count as the same parameter: surrounding whitespace and
+ * bracket suffixes removed, lowercased. `URLSearchParams` has already percent-decoded the name.
+ * @example normalizeQueryName(" ProductId[0] "); // "productid"
+ */
+export function normalizeQueryName(name: string): string {
+  return name.trim().replace(BRACKET_SUFFIX, "").trim().toLowerCase();
+}
+
+/**
+ * Every value of the query parameters whose names normalize to `name`'s normal form, in order.
+ * @example queryValues(new URLSearchParams("productId=a&ProductId[]=b"), "productId"); // ["a", "b"]
+ */
+export function queryValues(params: URLSearchParams, name: string): string[] {
+  const wanted = normalizeQueryName(name);
+  const values: string[] = [];
+  for (const [key, value] of params) {
+    if (normalizeQueryName(key) === wanted) values.push(value);
+  }
+  return values;
+}
