@@ -2,12 +2,14 @@
  * @module
  * The admin API under `/_keygate/v1` (SPEC §8). Callers authenticate with ADMIN_TOKEN, an admin
  * API key, whose own restrictions (revocation, validity, IP, Origin) apply here too, or an OAuth
- * access token, which acts like an admin key of its org; each route then requires its `keygate:` scope. Changes, refused or failed calls and report-mode violations
+ * access token, which acts like an admin key of its org, or a dashboard session, which acts for one
+ * org with its role's scopes (./session-role); each route then requires its `keygate:` scope. Changes, refused or failed calls and report-mode violations
  * are audited; successful reads are not.
  */
 import { Hono } from "hono";
 import { auditRequests } from "../audit/record";
 import type { KeygateEnv } from "../gateway/context";
+import { checkSessionOrigin } from "../gateway/check-session-origin";
 import { checkKeyRestrictions } from "../gateway/restrictions";
 import { resolveCaller } from "../gateway/resolve-caller";
 import { notFound } from "./actor";
@@ -15,6 +17,8 @@ import { audit } from "./audit";
 import { limitBody } from "./input";
 import { keys } from "./keys";
 import { openapi } from "./openapi";
+import { orgPeople } from "./members";
+import { actForSessionOrg } from "./session-role";
 import { orgs, projects } from "./orgs";
 import { scopes } from "./scopes";
 
@@ -27,9 +31,13 @@ admin.use(
   "*",
   auditRequests({ when: (c) => c.var.adminChange !== undefined || c.var.wouldDeny !== undefined || c.res.status >= 400 }),
   limitBody(),
-  resolveCaller({ allowAnonymous: () => false, acceptAdminToken: true, acceptSessions: false }),
+  resolveCaller({ allowAnonymous: () => false, acceptAdminToken: true, acceptSessions: true }),
   checkKeyRestrictions(),
+  checkSessionOrigin({ trustOwnOrigin: true }),
+  // Listing orgs is the one call a session makes without acting for an org (it lists its own).
+  actForSessionOrg({ orgOptional: (c) => c.req.path === "/_keygate/v1/orgs" }),
 );
+admin.route("/orgs", orgPeople);
 admin.route("/orgs", orgs);
 admin.route("/projects", projects);
 admin.route("/keys", keys);

@@ -4,7 +4,7 @@
  */
 import { Hono, type MiddlewareHandler } from "hono";
 import { z } from "zod";
-import { insertOrg, insertProject, listOrgs, listProjects, orgExists, projectPosition } from "../db/orgs";
+import { insertOrg, insertProject, listMemberships, listOrgs, listProjects, orgExists, projectPosition } from "../db/orgs";
 import { KeygateError } from "../errors";
 import type { KeygateEnv } from "../gateway/context";
 import { projectCache, projectCacheId } from "../gateway/active-key";
@@ -36,6 +36,14 @@ orgs.post("/", requireAdminToken, async (c) => {
   const org = await insertOrg(c.env.DB, { id: newId("org"), name: input.name, created_at: new Date().toISOString() });
   recordChange(c, { action: "org.create", targetId: org.id, orgId: org.id, projectId: null, changes: fieldChanges(null, org, ["name"]) });
   return c.json({ ok: true, data: org }, 201);
+});
+
+/** A session lists the orgs it belongs to, with its role in each (for the console's org switcher). */
+orgs.get("/", async (c, next) => {
+  const caller = c.var.caller;
+  if (caller.kind !== "session") return next();
+  const memberships = await listMemberships(c.env.DB, caller.userId);
+  return c.json({ ok: true, data: memberships.map((m) => ({ id: m.org_id, name: m.org_name, role: m.role })), next_cursor: null });
 });
 
 orgs.get("/", requireAdminToken, async (c) => {

@@ -175,3 +175,12 @@ export async function listMemberProjects(db: D1Database, userId: string, limit: 
     .all<ProjectRecord>();
   return results;
 }
+
+/** The oldest of `orgIds` that owns a project `projectId`, `null` when none does. */
+export async function orgOfProjectAmong(db: D1Database, projectId: string, orgIds: readonly string[]): Promise<string | null> {
+  const row = await db
+    .prepare(`SELECT org_id FROM projects WHERE id = ?1 AND org_id IN (SELECT value FROM json_each(?2)) ORDER BY org_id LIMIT 1`)
+    .bind(projectId, JSON.stringify(orgIds))
+    .first<{ org_id: string }>();
+  return row?.org_id ?? null;
+}

@@ -11,16 +11,22 @@ import { loadPolicy } from "./policy";
 
 const SAFE_METHODS: ReadonlySet<string> = new Set(["GET", "HEAD", "OPTIONS"]);
 
+export interface SessionOriginOptions {
+  /** Whether the Worker's own origin is trusted too (the admin API, called by the console it serves). */
+  trustOwnOrigin?: boolean;
+}
+
 /**
- * Session callers' unsafe methods need an `Origin` listed in the policy's `cors.origins`; other
- * callers and safe methods pass untouched.
+ * Session callers' unsafe methods need an `Origin` listed in the policy's `cors.origins` (or, with
+ * `trustOwnOrigin`, the Worker's own); other callers and safe methods pass untouched.
  * @throws {KeygateError} 403 `origin_not_allowed`.
  */
-export function checkSessionOrigin(): MiddlewareHandler<KeygateEnv> {
+export function checkSessionOrigin(options: SessionOriginOptions = {}): MiddlewareHandler<KeygateEnv> {
   return async function checkSessionOriginMiddleware(c, next) {
     if (c.var.caller.kind === "session" && !SAFE_METHODS.has(c.req.method)) {
       const origin = c.req.header("origin");
-      if (origin === undefined || !loadPolicy(c.env).cors.origins.has(origin)) throw new KeygateError("FORBIDDEN", "origin_not_allowed");
+      const own = options.trustOwnOrigin === true && origin === new URL(c.req.url).origin;
+      if (origin === undefined || (!own && !loadPolicy(c.env).cors.origins.has(origin))) throw new KeygateError("FORBIDDEN", "origin_not_allowed");
     }
     await next();
   };

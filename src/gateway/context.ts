@@ -6,6 +6,7 @@ import type { Bindings } from "../env";
 import type { ActiveToken } from "../oauth/verify";
 import type { AdminAction } from "../schemas/audit-event";
 import type { ActiveKey } from "./active-key";
+import type { Principal } from "./principal";
 import type { RouteMatch } from "./policy";
 
 /** Who is calling, once the credential is resolved. */
@@ -14,7 +15,16 @@ export type Caller =
   | { kind: "admin" }
   | { kind: "api_key"; key: ActiveKey }
   | { kind: "oauth"; token: ActiveToken }
-  | { kind: "session"; userId: string; activeOrgId: string | null };
+  | { kind: "session"; userId: string; activeOrgId: string | null; admin?: SessionAdmin };
+
+/**
+ * What a session acts with at the admin API (SPEC §8): one org it belongs to, the scopes of its role
+ * there as a principal, and the role names themselves (people management checks roles, not scopes).
+ */
+export interface SessionAdmin {
+  principal: Principal;
+  roles: readonly string[];
+}
 
 
 export interface KeygateVariables {

@@ -32,9 +32,13 @@ export const OAUTH_PRINCIPAL_DEFAULTS = {
   quota: null,
 } as const satisfies Omit<Principal, "orgId" | "projectId" | "grants">;
 
-/** The caller's principal; `undefined` for ADMIN_TOKEN, sessions and anonymous callers. */
+/**
+ * The caller's principal; `undefined` for ADMIN_TOKEN, anonymous callers and gateway sessions (a
+ * session has one only at the admin API, where its role in the org it acts for gives it scopes).
+ */
 export function principalOf(caller: Caller): Principal | undefined {
   if (caller.kind === "api_key") return caller.key;
   if (caller.kind === "oauth") return caller.token.principal;
+  if (caller.kind === "session") return caller.admin?.principal;
   return undefined;
 }

@@ -79,8 +79,8 @@ export async function createOrgAs(user: DashboardUser, name = "Dashboard Org"): 
 }
 
 /** Adds a user to an org with better-auth's server-side API (no HTTP route exposes it). */
-export async function addMember(orgId: string, userId: string): Promise<void> {
-  await getAuth(env).api.addMember({ body: { organizationId: orgId, userId, role: "member" } });
+export async function addMember(orgId: string, userId: string, role: "member" | "admin" | "owner" = "member"): Promise<void> {
+  await getAuth(env).api.addMember({ body: { organizationId: orgId, userId, role } });
 }
 
 /** A cookie value for `token` signed with BETTER_AUTH_SECRET, as better-auth signs it. */
