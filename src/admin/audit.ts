@@ -3,7 +3,8 @@
  * `/_keygate/v1/audit`: the audit log over both tiers (the D1 hot window, then the R2 archive),
  * newest first, with filters, cursor pages and streamed NDJSON/CSV exports; `/audit/summary`
  * counts events from the rollups (never the raw events) per key, project, reason, outcome or time
- * bucket; `/audit/scopes` lists the scopes each key's requests exercised (least privilege).
+ * bucket; `/audit/scopes` lists the scopes each key's requests exercised (least privilege);
+ * `/audit/series` counts per time bucket and key from the rollups (the console's sparklines).
  */
 import { Hono } from "hono";
 import { z } from "zod";
@@ -12,9 +13,10 @@ import { auditEvents, completeOrFail, take } from "../audit/query";
 import { auditDb } from "../db/audit-db";
 import type { AuditFilter } from "../db/audit";
 import { exercisedScopes, MINUTE_ROLLUP_DAYS, ROLLUP_GROUPS, summarizeRollups, type RollupGroup } from "../db/audit-rollups";
+import { keySeries } from "../db/audit-key-series";
 import type { KeygateEnv } from "../gateway/context";
 import { requireScopes } from "../gateway/require-scopes";
-import { OUTCOMES } from "../schemas/audit-event";
+import { ADMIN_ACTIONS, CALLERS, OUTCOMES } from "../schemas/audit-event";
 import { OrgIdSchema, ProjectIdSchema, TimestampSchema } from "../schemas/key";
 import { actingOrg, actingProject } from "./actor";
 import { exportStream } from "./audit-export";
@@ -40,6 +42,21 @@ export const AuditFilterSchema = z.object({
   request_id: z.string().max(64).optional(),
   outcome: z.enum(OUTCOMES).optional(),
   reason: z.string().max(200).optional(),
+  client_request_id: z.string().max(200).optional(),
+  key_prefix: z.string().max(12).optional(),
+  caller: z.enum(CALLERS).optional(),
+  status: z.coerce.number().int().min(100).max(599).optional(),
+  method: z.string().max(16).optional(),
+  path: z.string().max(2048).optional(),
+  ip: z.string().max(64).optional(),
+  origin: z.string().max(512).optional(),
+  country: z.string().max(8).optional(),
+  colo: z.string().max(8).optional(),
+  user_agent: z.string().max(512).optional(),
+  action: z.enum(ADMIN_ACTIONS).optional(),
+  target_id: z.string().max(64).optional(),
+  required_scope: z.string().max(200).optional(),
+  missing_scope: z.string().max(200).optional(),
   since: TimestampSchema.optional(),
   until: TimestampSchema.optional(),
 });
@@ -48,8 +65,19 @@ export const AuditQuerySchema = PageQuerySchema.extend(AuditFilterSchema.shape).
   format: z.enum(["json", "ndjson", "csv"]).default("json"),
 });
 
-export const SummaryQuerySchema = AuditFilterSchema.omit({ request_id: true }).extend({ group_by: z.enum(ROLLUP_GROUPS) });
+/** The rollups count by org, project, key, reason and outcome only, so only those filter a summary. */
+const RollupFilterSchema = AuditFilterSchema.pick({ org_id: true, project_id: true, key_id: true, outcome: true, reason: true, since: true, until: true });
+export const SummaryQuerySchema = RollupFilterSchema.extend({ group_by: z.enum(ROLLUP_GROUPS) });
 export const ScopesQuerySchema = AuditFilterSchema.pick({ org_id: true, project_id: true, key_id: true, since: true });
+
+/** Hourly counts per key over the last 24 hours unless `since` says otherwise. */
+export const SeriesQuerySchema = RollupFilterSchema.pick({ org_id: true, project_id: true, since: true }).extend({
+  key_ids: z
+    .string()
+    .max(100 * 65)
+    .transform((ids) => ids.split(",").filter((id) => id !== ""))
+    .pipe(z.array(z.string().max(64)).min(1).max(100)),
+});
 
 const CONTENT_TYPES = { ndjson: "application/x-ndjson; charset=utf-8", csv: "text/csv; charset=utf-8" };
 
@@ -100,3 +128,13 @@ function rollupUnit(groupBy: RollupGroup, since: string, now: number): "minute" 
   if (groupBy === "hour" || groupBy === "day") return "hour";
   return Date.parse(since) >= now - (MINUTE_ROLLUP_DAYS - 1) * DAY_MS ? "minute" : "hour";
 }
+
+audit.get("/series", async (c) => {
+  const { key_ids, ...query } = readQuery(c, SeriesQuerySchema);
+  const now = Date.now();
+  const since = query.since ?? new Date(now - DAY_MS).toISOString();
+  const filter = { ...query, since, org_id: actingOrg(c, query.org_id), project_id: actingProject(c, query.project_id) };
+  const unit = Date.parse(since) >= now - (MINUTE_ROLLUP_DAYS - 1) * DAY_MS ? "minute" : "hour";
+  const points = await keySeries(auditDb(c.env), filter, key_ids, unit);
+  return c.json({ ok: true, data: { interval: "hour", since, points } });
+});

@@ -4,6 +4,7 @@
  * Every change invalidates the key's cache entry in this isolate and in KV before it answers.
  */
 import { Hono, type Context } from "hono";
+import { z } from "zod";
 import { auditDb } from "../db/audit-db";
 import { countRequestsByKey } from "../db/audit-rollups";
 import { findKeyById, insertKey, listKeys, revokeKey, rotateKey, updateKey, type KeyChanges, type StoredKey } from "../db/keys";
@@ -31,6 +32,8 @@ import {
 import { looserLimits, type Limits } from "../ratelimit/narrowing";
 import { keyUsage } from "../ratelimit/usage";
 import type { AdminAction } from "../schemas/audit-event";
+import { KeyStateSchema } from "../schemas/key-state";
+import { ScopeOrWildcardSchema } from "../schemas/scope";
 import { actingOrg, actingProject, assertCovers, callerPrincipal, fieldChanges, canSeeProject, notFound, recordChange } from "./actor";
 import { readJson, readQuery } from "./input";
 import { page, PageQuerySchema } from "./pagination";
@@ -42,6 +45,9 @@ const DAY_MS = 86_400_000;
 export const KeyListQuerySchema = PageQuerySchema.extend({
   org_id: OrgIdSchema.optional(),
   project_id: ProjectIdSchema.optional(),
+  state: KeyStateSchema.optional(),
+  scope: ScopeOrWildcardSchema.optional(),
+  prefix: z.string().regex(/^[A-Za-z0-9_]{1,12}$/, "is not the start of a key prefix").optional(),
 });
 
 keys.post("/", requireScopes(["keygate:keys:write"]), async (c) => {
@@ -99,6 +105,9 @@ keys.get("/", requireScopes(["keygate:keys:read"]), async (c) => {
   const rows = await listKeys(c.env.DB, {
     orgId: actingOrg(c, query.org_id),
     projectId: actingProject(c, query.project_id),
+    state: query.state,
+    scope: query.scope,
+    prefix: query.prefix,
     beforeId: query.cursor,
     limit: query.limit + 1,
   });

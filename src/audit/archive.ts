@@ -210,7 +210,11 @@ async function readObject(bucket: R2Bucket, key: string): Promise<AuditEvent[]> 
 
 /** The JavaScript twin of the D1 query's WHERE clause (src/db/audit.ts). */
 function matches(event: AuditEvent, filter: AuditFilter): boolean {
-  return EQUALITY_FILTERS.every((field) => filter[field] === undefined || event[field] === filter[field]);
+  return (
+    EQUALITY_FILTERS.every((field) => filter[field] === undefined || event[field] === filter[field]) &&
+    (filter.required_scope === undefined || event.required_scopes.includes(filter.required_scope)) &&
+    (filter.missing_scope === undefined || event.missing_scopes.includes(filter.missing_scope))
+  );
 }
 
 /** Deletes archive days before `beforeDay` (`YYYY-MM-DD`), at most `budget` objects; returns how many. */

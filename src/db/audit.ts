@@ -88,6 +88,23 @@ export interface AuditFilter {
   request_id?: string | undefined;
   outcome?: string | undefined;
   reason?: string | undefined;
+  client_request_id?: string | undefined;
+  key_prefix?: string | undefined;
+  caller?: string | undefined;
+  status?: number | undefined;
+  method?: string | undefined;
+  path?: string | undefined;
+  ip?: string | undefined;
+  origin?: string | undefined;
+  country?: string | undefined;
+  colo?: string | undefined;
+  user_agent?: string | undefined;
+  action?: string | undefined;
+  target_id?: string | undefined;
+  /** Events whose route required this scope. */
+  required_scope?: string | undefined;
+  /** Events denied for lack of this scope. */
+  missing_scope?: string | undefined;
   /** Inclusive lower bound on `ts`. */
   since?: string | undefined;
   /** Exclusive upper bound on `ts`. */
@@ -95,11 +112,16 @@ export interface AuditFilter {
 }
 
 /** The filters that match one column exactly (the archive reader applies the same ones). */
-export const EQUALITY_FILTERS = ["org_id", "project_id", "key_id", "request_id", "outcome", "reason"] as const;
+export const EQUALITY_FILTERS = [
+  "org_id", "project_id", "key_id", "request_id", "outcome", "reason", "client_request_id", "key_prefix", "caller", "status",
+  "method", "path", "ip", "origin", "country", "colo", "user_agent", "action", "target_id",
+] as const;
 
 function auditWhere(filter: AuditFilter, beforeId?: string): Where {
   return whereOf([
     ...EQUALITY_FILTERS.map((column) => when(`${column} = ?`, filter[column])),
+    when("EXISTS (SELECT 1 FROM json_each(required_scopes) WHERE value = ?)", filter.required_scope),
+    when("EXISTS (SELECT 1 FROM json_each(missing_scopes) WHERE value = ?)", filter.missing_scope),
     when("ts >= ?", filter.since),
     when("ts < ?", filter.until),
     when("id < ?", beforeId),

@@ -4,7 +4,8 @@
  * cache, which is keyed by it.
  */
 import type { KeyRecord, Quota, RateLimitRule } from "../schemas/key";
-import { when, whereOf } from "./where";
+import { EXPIRING_WITHIN_MS, STALE_AFTER_MS, type KeyState } from "../schemas/key-state";
+import { when, whereOf, type Condition } from "./where";
 
 interface KeyRow {
   id: string;
@@ -73,6 +74,13 @@ export async function findKeyById(db: D1Database, orgId: string | undefined, id:
 export interface KeyListQuery {
   orgId: string | undefined;
   projectId: string | undefined;
+  /** Keys in this state (see src/schemas/key-state.ts), as of `now`. */
+  state?: KeyState | undefined;
+  /** Keys granted exactly this scope (or wildcard). */
+  scope?: string | undefined;
+  /** Keys whose `key_prefix` starts with this. */
+  prefix?: string | undefined;
+  now?: number;
   /** Only ids strictly smaller than this (the previous page's last id). */
   beforeId: string | undefined;
   limit: number;
@@ -80,12 +88,41 @@ export interface KeyListQuery {
 
 /** Keys newest first (ids are K-sortable). */
 export async function listKeys(db: D1Database, query: KeyListQuery): Promise<KeyRecord[]> {
-  const where = whereOf([when("org_id = ?", query.orgId), when("project_id = ?", query.projectId), when("id < ?", query.beforeId)]);
+  const where = whereOf([
+    when("org_id = ?", query.orgId),
+    when("project_id = ?", query.projectId),
+    when("id < ?", query.beforeId),
+    query.state && keyStateCondition(query.state, query.now ?? Date.now()),
+    when("EXISTS (SELECT 1 FROM json_each(scopes) WHERE value = ?)", query.scope),
+    query.prefix === undefined ? undefined : ["substr(key_prefix, 1, ?) = ?", query.prefix.length, query.prefix],
+  ]);
   const { results } = await db
     .prepare(`SELECT ${COLUMNS} FROM api_keys ${where.sql} ORDER BY id DESC LIMIT ${Math.trunc(query.limit)}`)
     .bind(...where.values)
     .all<KeyRow>();
   return results.map((row) => toStoredKey(row).record);
+}
+
+/** `keyStates` of src/schemas/key-state.ts as SQL: the keys having `state` at `now`. */
+export function keyStateCondition(state: KeyState, now: number): Condition {
+  const at = new Date(now).toISOString();
+  const live = "revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)";
+  switch (state) {
+    case "revoked":
+      return ["revoked_at IS NOT NULL"];
+    case "expired":
+      return ["revoked_at IS NULL AND expires_at <= ?", at];
+    case "grace":
+      return [`${live} AND rotated_to IS NOT NULL`, at];
+    case "expiring":
+      return [`${live} AND rotated_to IS NULL AND expires_at <= ?`, at, new Date(now + EXPIRING_WITHIN_MS).toISOString()];
+    case "active":
+      return [`${live} AND rotated_to IS NULL AND (expires_at IS NULL OR expires_at > ?)`, at, new Date(now + EXPIRING_WITHIN_MS).toISOString()];
+    case "report":
+      return [`${live} AND restrictions_mode = 'report'`, at];
+    case "stale":
+      return [`${live} AND COALESCE(last_used_at, created_at) < ?`, at, new Date(now - STALE_AFTER_MS).toISOString()];
+  }
 }
 
 /** The INSERT for `key`; with `rotatedFromId`, it inserts only if that key now links to it. */
