@@ -1,8 +1,8 @@
 /**
  * @module
  * The Worker's HTTP surface: Keygate's own endpoints under `/_keygate` (health, the admin API,
- * better-auth for dashboards, the OAuth device flow for CLIs), MCP routes' RFC 9728 metadata, then
- * the gateway.
+ * better-auth for dashboards, the OAuth device flow for CLIs, the ops console), MCP routes' RFC 9728
+ * metadata, then the gateway.
  */
 import { Hono } from "hono";
 import { admin } from "./admin";
@@ -11,6 +11,7 @@ import { notFound } from "./admin/actor";
 import { health } from "./admin/health";
 import { AUTH_BASE_PATH } from "./auth/auth";
 import { authRoutes } from "./auth/routes";
+import { createConsole } from "./console";
 import { handleError } from "./errors";
 import { authorizationServerMetadataRoutes } from "./oauth/metadata";
 import { oauthRoutes } from "./oauth/routes";
@@ -28,6 +29,8 @@ app.route("/_keygate/v1", admin);
 app.route("/_keygate/docs", docs);
 app.route(AUTH_BASE_PATH, authRoutes);
 app.route("/_keygate/oauth", oauthRoutes);
+// The console calls the admin API through the Worker itself, so it has no other way to data.
+app.route("/_keygate/console", createConsole((request, env, ctx) => app.fetch(request, env, ctx)));
 // RFC 8414 metadata lives outside /_keygate (its well-known URLs are fixed), ahead of the gateway.
 app.route("/", authorizationServerMetadataRoutes);
 app.all("/_keygate/*", () => {

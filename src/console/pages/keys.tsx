@@ -1,0 +1,131 @@
+/** @jsxImportSource hono/jsx */
+/**
+ * @module
+ * The keys table: filters by project, state, scope and prefix, cursor pages, and per key its
+ * last 24 hours as a sparkline with allowed and denied counts. Three admin API calls: the page
+ * of keys, their hourly series (one query for all keys on the page), and the projects.
+ */
+import { KEY_STATES } from "../../schemas/key-state";
+import { fillBuckets, Sparkline, type SeriesPoint } from "../charts";
+import { canWrite, type ConsoleContext, type ListedKey, type ProjectItem } from "../context";
+import { formatTime } from "../format";
+import { orgPath } from "../paths";
+import { KeyStates, Pager, ProjectFilter, unwrap } from "./parts";
+
+const DAY_MS = 86_400_000;
+
+export async function keysPage(c: ConsoleContext) {
+  const org = c.var.org.id;
+  const filters = {
+    project_id: c.req.query("project_id"),
+    state: c.req.query("state"),
+    scope: c.req.query("scope"),
+    prefix: c.req.query("prefix"),
+  };
+  const [keysResult, projects] = await Promise.all([
+    c.var.api.get<ListedKey[]>("/keys", { org_id: org, ...filters, cursor: c.req.query("cursor"), limit: "50" }),
+    c.var.api.get<ProjectItem[]>("/projects", { org_id: org, limit: "1000" }),
+  ]);
+  const keys = unwrap(keysResult);
+  const now = Date.now();
+  const since = new Date(now - DAY_MS).toISOString();
+  const series =
+    keys.length === 0
+      ? []
+      : unwrap(
+          await c.var.api.get<{ points: SeriesPoint[] }>("/audit/series", {
+            org_id: org,
+            interval: "hour",
+            by: "key",
+            since,
+            key_ids: keys.map((key) => key.id).join(","),
+          }),
+        ).points;
+  const byKey = new Map<string, SeriesPoint[]>();
+  for (const point of series) byKey.set(point.key_id ?? "", [...(byKey.get(point.key_id ?? "") ?? []), point]);
+  return c.render(
+    <>
+      <h1>Keys</h1>
+      <form method="get" class="filters" action={orgPath(org, "/keys")}>
+        <ProjectFilter projects={unwrap(projects)} selected={filters.project_id} />
+        <label>
+          State
+          <select name="state">
+            <option value="">any state</option>
+            {KEY_STATES.map((state) => (
+              <option value={state} selected={state === filters.state}>
+                {state}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Scope
+          <input name="scope" value={filters.scope ?? ""} placeholder="content:read" />
+        </label>
+        <label>
+          Prefix
+          <input name="prefix" value={filters.prefix ?? ""} placeholder="kg_live_AbCd" />
+        </label>
+        <button type="submit">Filter</button>
+        {canWrite(c) && (
+          <a class="button secondary" href={orgPath(org, "/keys/new")}>
+            New key
+          </a>
+        )}
+      </form>
+      <section class="card">
+        <div class="scroll">
+          <table>
+            <thead>
+              <tr>
+                <th>name</th>
+                <th>prefix</th>
+                <th>scopes</th>
+                <th>project</th>
+                <th>state</th>
+                <th>last used</th>
+                <th>expires</th>
+                <th>24 h (allowed / denied)</th>
+              </tr>
+            </thead>
+            <tbody>
+              {keys.length === 0 && (
+                <tr>
+                  <td colspan={8} class="muted">
+                    No keys match.
+                  </td>
+                </tr>
+              )}
+              {keys.map((key) => {
+                const points = fillBuckets(byKey.get(key.id) ?? [], "hour", Date.parse(since), now);
+                const allowed = points.reduce((sum, p) => sum + p.allowed + p.would_deny, 0);
+                const denied = points.reduce((sum, p) => sum + p.denied, 0);
+                return (
+                  <tr>
+                    <td>
+                      <a href={orgPath(org, `/keys/${key.id}`)}>{key.name}</a>
+                    </td>
+                    <td class="mono">{key.key_prefix}</td>
+                    <td class="small">{key.preset ? <span class="badge">{`preset ${key.preset}`}</span> : key.scopes.join(" ")}</td>
+                    <td class="mono">{key.project_id ?? "—"}</td>
+                    <td>
+                      <KeyStates record={key} />
+                    </td>
+                    <td>{formatTime(key.last_used_at)}</td>
+                    <td>{formatTime(key.expires_at)}</td>
+                    <td class="num">
+                      <Sparkline points={points} /> <span class="o-allowed">{allowed}</span> / <span class="o-denied">{denied}</span>
+                    </td>
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
+        </div>
+        <Pager url={new URL(c.req.url)} nextCursor={keysResult.ok ? keysResult.next_cursor : null} />
+      </section>
+    </>,
+    { title: "Keys", section: "keys" },
+  );
+}

@@ -1,0 +1,143 @@
+/** @jsxImportSource hono/jsx */
+/**
+ * @module
+ * The overview of one org (optionally one project): traffic over the last hour, day or week,
+ * the top denial reasons, the keys with most denials, and the keys that need attention (expiring
+ * within 7 days, in report mode, stale). Seven admin API calls, run together, one D1 query each.
+ */
+import { fillBuckets, TrafficChart, type Interval, type SeriesPoint } from "../charts";
+import type { ConsoleContext, ListedKey, ProjectItem, SummaryGroup } from "../context";
+import { formatTime } from "../format";
+import { orgPath } from "../paths";
+import { KeyStates, ProjectFilter, unwrap } from "./parts";
+
+export const RANGES = {
+  "1h": { ms: 3_600_000, interval: "minute" },
+  "24h": { ms: 86_400_000, interval: "hour" },
+  "7d": { ms: 7 * 86_400_000, interval: "hour" },
+} as const satisfies Record<string, { ms: number; interval: Interval }>;
+export type RangeName = keyof typeof RANGES;
+
+export async function overviewPage(c: ConsoleContext) {
+  const org = c.var.org.id;
+  const rangeName: RangeName = (Object.hasOwn(RANGES, c.req.query("range") ?? "") ? c.req.query("range") : "24h") as RangeName;
+  const range = RANGES[rangeName];
+  const projectId = c.req.query("project_id") || undefined;
+  const now = Date.now();
+  const since = new Date(now - range.ms).toISOString();
+  const scope = { org_id: org, project_id: projectId };
+  const api = c.var.api;
+  const [series, reasons, keysByDenials, expiring, report, stale, projects] = await Promise.all([
+    api.get<{ points: SeriesPoint[] }>("/audit/series", { ...scope, interval: range.interval, since }),
+    api.get<{ groups: SummaryGroup[] }>("/audit/summary", { ...scope, group_by: "reason", outcome: "denied", since }),
+    api.get<{ groups: SummaryGroup[] }>("/audit/summary", { ...scope, group_by: "key", outcome: "denied", since }),
+    api.get<ListedKey[]>("/keys", { ...scope, state: "expiring", limit: "10" }),
+    api.get<ListedKey[]>("/keys", { ...scope, state: "report", limit: "10" }),
+    api.get<ListedKey[]>("/keys", { ...scope, state: "stale", limit: "10" }),
+    api.get<ProjectItem[]>("/projects", { org_id: org, limit: "1000" }),
+  ]);
+  const points = fillBuckets(unwrap(series).points, range.interval, Date.parse(since), now);
+  return c.render(
+    <>
+      <h1>Overview</h1>
+      <form method="get" class="filters" action={orgPath(org)}>
+        <label>
+          Time range
+          <select name="range">
+            {Object.keys(RANGES).map((name) => (
+              <option value={name} selected={name === rangeName}>{`last ${name}`}</option>
+            ))}
+          </select>
+        </label>
+        <ProjectFilter projects={unwrap(projects)} selected={projectId} />
+        <button type="submit">Show</button>
+      </form>
+      <div class="grid">
+        <section class="card wide" aria-labelledby="traffic">
+          <h2 id="traffic">{`Requests, denials and would-deny · last ${rangeName}`}</h2>
+          <TrafficChart points={points} interval={range.interval} label={`Traffic, last ${rangeName}`} />
+        </section>
+        <Groups title="Top denial reasons" groups={unwrap(reasons).groups} header="reason" render={(value) => value ?? "—"} />
+        <Groups
+          title="Keys with most denials"
+          groups={unwrap(keysByDenials).groups}
+          header="key"
+          render={(value) => (value === null ? "no key" : <a href={orgPath(org, `/keys/${value}`)} class="mono">{value}</a>)}
+        />
+        <KeyPanel title="Expiring within 7 days" keys={unwrap(expiring)} org={org} empty="No key expires within 7 days." />
+        <KeyPanel title="Report mode" keys={unwrap(report)} org={org} empty="No key is in report mode." />
+        <KeyPanel title="Stale (unused 30 days)" keys={unwrap(stale)} org={org} empty="Every key was used in the last 30 days." />
+      </div>
+    </>,
+    { title: "Overview", section: "overview" },
+  );
+}
+
+function Groups(props: { title: string; groups: SummaryGroup[]; header: string; render: (value: string | null) => unknown }) {
+  const top = props.groups.slice(0, 10);
+  return (
+    <section class="card">
+      <h2>{props.title}</h2>
+      {top.length === 0 ? (
+        <p class="muted">No denials in this range.</p>
+      ) : (
+        <div class="scroll">
+          <table>
+            <thead>
+              <tr>
+                <th>{props.header}</th>
+                <th class="num">denials</th>
+              </tr>
+            </thead>
+            <tbody>
+              {top.map((group) => (
+                <tr>
+                  <td>{props.render(group.value)}</td>
+                  <td class="num">{group.count}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </section>
+  );
+}
+
+function KeyPanel(props: { title: string; keys: ListedKey[]; org: string; empty: string }) {
+  return (
+    <section class="card">
+      <h2>{props.title}</h2>
+      {props.keys.length === 0 ? (
+        <p class="muted">{props.empty}</p>
+      ) : (
+        <div class="scroll">
+          <table>
+            <thead>
+              <tr>
+                <th>name</th>
+                <th>state</th>
+                <th>expires</th>
+                <th>last used</th>
+              </tr>
+            </thead>
+            <tbody>
+              {props.keys.map((key) => (
+                <tr>
+                  <td>
+                    <a href={orgPath(props.org, `/keys/${key.id}`)}>{key.name}</a>
+                  </td>
+                  <td>
+                    <KeyStates record={key} />
+                  </td>
+                  <td>{formatTime(key.expires_at)}</td>
+                  <td>{formatTime(key.last_used_at)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </section>
+  );
+}

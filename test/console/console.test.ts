@@ -1,0 +1,272 @@
+/**
+ * The ops console (SPEC §8a) through the Worker: each page and action with a real session, what it
+ * changed in D1 and the audit event the admin API wrote for it, and who may do what.
+ */
+import { beforeAll, describe, expect, it, vi } from "vitest";
+import { writeEvents } from "../../src/db/audit";
+import { sha256Hex } from "../../src/sha256";
+import { addMember, createOrgAs, signUp, type DashboardUser } from "../helpers/auth";
+import { auditEvent } from "../helpers/events";
+import { BASE, call, createKey, createProject, env } from "../helpers/worker";
+
+const CONSOLE = "/_keygate/console";
+
+let owner: DashboardUser;
+let member: DashboardUser;
+let outsider: DashboardUser;
+let org: string;
+let otherOrg: string;
+
+beforeAll(async () => {
+  owner = await signUp("Console Owner");
+  member = await signUp("Console Member");
+  outsider = await signUp("Org B Owner");
+  org = await createOrgAs(owner, "Console Org");
+  otherOrg = await createOrgAs(outsider, "Org B");
+  await addMember(org, member.userId, "member");
+  await createProject(org, "console_project");
+});
+
+function page(path: string, user: DashboardUser | null = owner): Promise<Response> {
+  return call(`${CONSOLE}${path}`, { headers: user ? { cookie: user.cookie } : {}, redirect: "manual" });
+}
+
+/** A form post as a browser sends it from a console page (same Origin, form encoding). */
+function post(path: string, fields: Record<string, string | string[]>, user: DashboardUser = owner, origin = BASE): Promise<Response> {
+  const body = new URLSearchParams();
+  for (const [name, value] of Object.entries(fields)) for (const v of [value].flat()) body.append(name, v);
+  return call(`${CONSOLE}${path}`, {
+    method: "POST",
+    headers: { cookie: user.cookie, origin, "content-type": "application/x-www-form-urlencoded" },
+    body,
+    redirect: "manual",
+  });
+}
+
+async function keyRow(id: string) {
+  return env.DB.prepare("SELECT name, scopes, allowed_ips, allowed_origins, restrictions_mode, revoked_at, rotated_to, key_hash FROM api_keys WHERE id = ?")
+    .bind(id)
+    .first<Record<string, string | null>>();
+}
+
+/** Waits for the audit event of an admin change to reach D1 (the queue delivers it). */
+async function adminEvent(action: string, targetId: string) {
+  return vi.waitFor(
+    async () => {
+      const row = await env.DB.prepare("SELECT caller, org_id, outcome, status FROM audit_events WHERE action = ? AND target_id = ?")
+        .bind(action, targetId)
+        .first();
+      if (!row) throw new Error(`no ${action} event for ${targetId}`);
+      return row;
+    },
+    { timeout: 5000, interval: 50 },
+  );
+}
+
+describe("console pages", () => {
+  it("sends a request without a session to the sign-in page", async () => {
+    const res = await page(`/${org}/keys`, null);
+    expect(res.status).toBe(303);
+    expect(res.headers.get("location")).toBe(`${CONSOLE}/sign-in?next=${encodeURIComponent(`${CONSOLE}/${org}/keys`)}`);
+  });
+
+  it("serves the sign-in page with a strict CSP, no framing, no caching and no inline script or style", async () => {
+    const res = await page("/sign-in", null);
+    expect(res.status).toBe(200);
+    const csp = res.headers.get("content-security-policy") ?? "";
+    expect(csp).toContain("default-src 'none'");
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(csp).not.toContain("unsafe-inline");
+    expect(res.headers.get("x-frame-options")).toBe("DENY");
+    expect(res.headers.get("cache-control")).toBe("no-store");
+    const html = await res.text();
+    expect(html).toContain("data-sign-in");
+    expect(html).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/);
+    expect(html).not.toMatch(/\sstyle=/);
+  });
+
+  it("redirects the console root to the user's first org", async () => {
+    const res = await page("");
+    expect(res.status).toBe(303);
+    expect(res.headers.get("location")).toBe(`${CONSOLE}/${org}`);
+  });
+
+  it.each([
+    ["overview", "", "Requests, denials and would-deny"],
+    ["overview, last hour", "?range=1h", "last 1h"],
+    ["overview, 7 days", "?range=7d", "last 7d"],
+    ["keys table", "/keys", "24 h (allowed / denied)"],
+    ["new key form", "/keys/new", "Create key"],
+    ["audit explorer", "/audit", "Export CSV"],
+  ])("renders the %s page for the owner", async (_name, path, text) => {
+    const res = await page(`/${org}${path}`);
+    expect(res.status, await res.clone().text()).toBe(200);
+    const html = await res.text();
+    expect(html).toContain(text);
+    expect(html).toContain("Console Org (owner)");
+  });
+
+  it("serves its script and stylesheet from its own origin", async () => {
+    const js = await page("/assets/console.js", null);
+    expect(js.headers.get("content-type")).toContain("javascript");
+    const css = await page("/assets/console.css", null);
+    expect(css.headers.get("content-type")).toContain("text/css");
+  });
+
+  it("answers 404 to a user of org B for org A's pages and keys", async () => {
+    const key = await createKey({ org_id: org, scopes: ["content:read"] });
+    expect((await page(`/${org}`, outsider)).status).toBe(404);
+    expect((await page(`/${org}/audit`, outsider)).status).toBe(404);
+    expect((await page(`/${otherOrg}/keys/${key.id}`, outsider)).status).toBe(404);
+    const keys = await (await page(`/${otherOrg}/keys`, outsider)).text();
+    expect(keys).not.toContain(key.id);
+  });
+});
+
+describe("creating a key in the console", () => {
+  it("shows the raw key once, stores only its hash, and the admin API audits key.create by the session", async () => {
+    const res = await post(`/${org}/keys`, { name: "from console", scopes: ["content:read", "stories:read"], project_id: "console_project" });
+    expect(res.status).toBe(201);
+    expect(res.headers.get("cache-control")).toBe("no-store");
+    const html = await res.text();
+    const raw = /kg_live_[0-9A-Za-z]{38}/.exec(html)?.[0];
+    expect(raw).toBeDefined();
+    expect(html).toContain("shown this once and never again");
+    const row = await env.DB.prepare("SELECT id, scopes, project_id, key_hash FROM api_keys WHERE key_hash = ?").bind(await sha256Hex(raw!)).first<{ id: string; scopes: string; project_id: string }>();
+    expect(row).toMatchObject({ scopes: '["content:read","stories:read"]', project_id: "console_project" });
+    expect(await adminEvent("key.create", row!.id)).toMatchObject({ caller: "session", org_id: org, outcome: "allowed", status: 201 });
+    const keyPage = await (await page(`/${org}/keys/${row!.id}`)).text();
+    expect(keyPage).toContain("from console");
+    expect(keyPage).not.toContain(raw);
+  });
+
+  it("shows the API's 400 on the form and creates nothing for an unknown scope", async () => {
+    const before = await env.DB.prepare("SELECT count(*) AS n FROM api_keys WHERE org_id = ?").bind(org).first<{ n: number }>();
+    const res = await post(`/${org}/keys`, { name: "bad", scopes: ["nope:nope"] });
+    expect(res.status).toBe(400);
+    expect(await res.text()).toContain("is not a catalog scope");
+    const after = await env.DB.prepare("SELECT count(*) AS n FROM api_keys WHERE org_id = ?").bind(org).first<{ n: number }>();
+    expect(after).toEqual(before);
+  });
+
+  it.each([
+    ["another site", "https://evil.example"],
+    ["an opaque origin", "null"],
+  ])("refuses a form post from %s with 403 and creates nothing", async (_name, origin) => {
+    const res = await post(`/${org}/keys`, { name: "csrf", scopes: ["content:read"] }, owner, origin);
+    expect(res.status).toBe(403);
+    expect(((await res.json()) as { message: string }).message).toBe("origin_not_allowed");
+    expect(await env.DB.prepare("SELECT 1 FROM api_keys WHERE name = 'csrf'").first()).toBeNull();
+  });
+
+  it("refuses a member with the API's 403 and creates nothing", async () => {
+    const res = await post(`/${org}/keys`, { name: "by member", scopes: ["content:read"] }, member);
+    expect(res.status).toBe(403);
+    expect(await env.DB.prepare("SELECT 1 FROM api_keys WHERE name = 'by member'").first()).toBeNull();
+  });
+});
+
+describe("key actions in the console", () => {
+  it("asks before revoking, then revokes: revoked_at is set, key.revoke is audited and the gateway refuses the key", async () => {
+    const key = await createKey({ org_id: org, scopes: ["content:read"] });
+    const asked = await post(`/${org}/keys/${key.id}/revoke`, {});
+    expect(asked.status).toBe(200);
+    expect(await asked.text()).toContain("Yes, revoke key");
+    expect((await keyRow(key.id))?.revoked_at).toBeNull();
+
+    const done = await post(`/${org}/keys/${key.id}/revoke`, { confirmed: "yes" });
+    expect(done.status).toBe(303);
+    expect(done.headers.get("location")).toBe(`${CONSOLE}/${org}/keys/${key.id}?done=revoke`);
+    expect((await keyRow(key.id))?.revoked_at).not.toBeNull();
+    expect(await adminEvent("key.revoke", key.id)).toMatchObject({ caller: "session", org_id: org });
+    const gateway = await call("/api/v1/site/pages?productId=x", { headers: { "x-api-key": key.key } });
+    expect(gateway.status).toBe(401);
+  });
+
+  it("does not let a member revoke: the API's 403 is shown and the key stays live", async () => {
+    const key = await createKey({ org_id: org, scopes: ["content:read"] });
+    const res = await post(`/${org}/keys/${key.id}/revoke`, { confirmed: "yes" }, member);
+    expect(res.status).toBe(403);
+    expect(await res.text()).toContain("insufficient_scope");
+    expect((await keyRow(key.id))?.revoked_at).toBeNull();
+  });
+
+  it("rotates with a grace period and shows the successor's raw key once", async () => {
+    const key = await createKey({ org_id: org, scopes: ["content:read"] });
+    const res = await post(`/${org}/keys/${key.id}/rotate`, { grace_seconds: "3600", confirmed: "yes" });
+    expect(res.status).toBe(200);
+    const raw = /kg_live_[0-9A-Za-z]{38}/.exec(await res.text())?.[0];
+    const old = await keyRow(key.id);
+    const successor = await env.DB.prepare("SELECT id FROM api_keys WHERE key_hash = ?").bind(await sha256Hex(raw!)).first<{ id: string }>();
+    expect(old?.rotated_to).toBe(successor?.id);
+    expect(await adminEvent("key.rotate", key.id)).toMatchObject({ caller: "session" });
+    const chain = await (await page(`/${org}/keys/${successor!.id}`)).text();
+    expect(chain).toContain("rotation grace");
+  });
+
+  it("narrows scopes, edits allowlists and switches report mode to enforce, each one PATCH audited as key.update", async () => {
+    const key = await createKey({ org_id: org, scopes: ["content:read", "stories:read"], restrictions_mode: "report" });
+    expect((await post(`/${org}/keys/${key.id}/scopes`, { scopes: "content:read", confirmed: "yes" })).status).toBe(303);
+    expect((await keyRow(key.id))?.scopes).toBe('["content:read"]');
+    const allowlists = { allowed_ips: "203.0.113.0/24\n2001:db8::/32", allowed_origins: "https://app.example.com", confirmed: "yes" };
+    expect((await post(`/${org}/keys/${key.id}/allowlists`, allowlists)).status).toBe(303);
+    expect(await keyRow(key.id)).toMatchObject({ allowed_ips: '["203.0.113.0/24","2001:db8::/32"]', allowed_origins: '["https://app.example.com"]' });
+    expect((await post(`/${org}/keys/${key.id}/enforce`, { confirmed: "yes" })).status).toBe(303);
+    expect((await keyRow(key.id))?.restrictions_mode).toBe("enforce");
+    expect(await adminEvent("key.update", key.id)).toMatchObject({ caller: "session", org_id: org });
+  });
+
+  it("answers 404 for an action it does not know, and changes nothing", async () => {
+    const key = await createKey({ org_id: org, scopes: ["content:read"] });
+    expect((await post(`/${org}/keys/${key.id}/constructor`, { confirmed: "yes" })).status).toBe(404);
+    expect((await keyRow(key.id))?.revoked_at).toBeNull();
+  });
+});
+
+describe("the keys table and overview", () => {
+  it("filters keys by state and prefix, and shows each key's 24 h counts", async () => {
+    const live = await createKey({ org_id: org, name: "table live", scopes: ["content:read"] });
+    const expiring = await createKey({ org_id: org, name: "table expiring", scopes: ["content:read"], expires_at: new Date(Date.now() + 86_400_000).toISOString() });
+    await writeEvents(env.DB, [
+      auditEvent({ org_id: org, key_id: live.id, outcome: "allowed" }),
+      auditEvent({ org_id: org, key_id: live.id, outcome: "denied", reason: "ip_not_allowed" }),
+    ]);
+    const expiringPage = await (await page(`/${org}/keys?state=expiring`)).text();
+    expect(expiringPage).toContain("table expiring");
+    expect(expiringPage).not.toContain("table live");
+    const byPrefix = await (await page(`/${org}/keys?prefix=${live.key.slice(0, 12)}`)).text();
+    expect(byPrefix).toContain("table live");
+    expect(byPrefix).not.toContain("table expiring");
+    expect(byPrefix).toMatch(/<span class="o-allowed">1<\/span> \/ <span class="o-denied">1<\/span>/);
+    const overview = await (await page(`/${org}`)).text();
+    expect(overview).toContain("ip_not_allowed");
+    expect(overview).toContain("table expiring");
+    expect(expiring.id).toBeDefined();
+  });
+});
+
+describe("the audit explorer", () => {
+  it("filters by outcome and links exports of the same filter to the streamed export", async () => {
+    await writeEvents(env.DB, [
+      auditEvent({ org_id: org, outcome: "denied", reason: "origin_not_allowed", path: "/explorer/denied" }),
+      auditEvent({ org_id: org, outcome: "allowed", path: "/explorer/allowed" }),
+    ]);
+    const html = await (await page(`/${org}/audit?outcome=denied&range=24h`)).text();
+    expect(html).toContain("/explorer/denied");
+    expect(html).not.toContain("/explorer/allowed");
+    const csvLink = /href="(\/_keygate\/v1\/audit\?[^"]*format=csv[^"]*)"/.exec(html)?.[1]?.replaceAll("&amp;", "&");
+    expect(csvLink).toContain("outcome=denied");
+    const csv = await call(csvLink!, { headers: { cookie: owner.cookie } });
+    expect(csv.status).toBe(200);
+    const text = await csv.text();
+    expect(text).toContain("/explorer/denied");
+    expect(text).not.toContain("/explorer/allowed");
+  });
+
+  it("never shows another org's events, whatever the filter says", async () => {
+    await writeEvents(env.DB, [auditEvent({ org_id: otherOrg, path: "/org-b/secret-path" })]);
+    const html = await (await page(`/${org}/audit?org_id=${otherOrg}`)).text();
+    expect(html).not.toContain("/org-b/secret-path");
+  });
+});
