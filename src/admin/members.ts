@@ -19,7 +19,7 @@ import { MANAGING_ROLES } from "./session-role";
 /** better-auth's default: an invitation may be accepted for 48 hours. */
 const INVITATION_TTL_MS = 48 * 3_600_000;
 
-const InvitationInputSchema = z.strictObject({
+export const InvitationInputSchema = z.strictObject({
   email: z.email().max(254).transform((email) => email.toLowerCase()),
   role: z.enum(["member", "admin", "owner"]),
 });

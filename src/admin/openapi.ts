@@ -13,13 +13,17 @@ import { CreateKeyInputSchema, KeyRecordSchema, KeyUsageSchema, RotateKeyInputSc
 import type { KeygateScope } from "../schemas/scope";
 import pkg from "../../package.json";
 import { ROLLUP_GROUPS } from "../db/audit-rollups";
-import { AuditQuerySchema, ScopesQuerySchema, SummaryQuerySchema } from "./audit";
+import { AuditQuerySchema, ScopesQuerySchema, SeriesQuerySchema, SummaryQuerySchema } from "./audit";
+import { InvitationInputSchema } from "./members";
 import { KeyListQuerySchema } from "./keys";
 import { CreateOrgInputSchema, CreateProjectInputSchema, ProjectListQuerySchema } from "./orgs";
 import { PageQuerySchema } from "./pagination";
 
-/** Who may call an operation: anyone, only ADMIN_TOKEN, or a caller holding the scope. */
-type Access = "public" | "admin_token" | KeygateScope;
+/**
+ * Who may call an operation: anyone, only ADMIN_TOKEN, ADMIN_TOKEN or a session of the org (an
+ * org's people), or a caller holding the scope.
+ */
+type Access = "public" | "admin_token" | "admin_token_or_session" | KeygateScope;
 
 interface Operation {
   method: "get" | "post" | "patch" | "delete";
@@ -63,13 +67,47 @@ const SummarySchema = z.object({
   ),
 });
 const ExercisedScopeSchema = z.object({ key_id: z.string(), scope: z.string(), requests: z.number().int(), last_day: z.string() });
+const InvitationSchema = z.object({
+  id: z.string(),
+  org_id: z.string(),
+  email: z.string(),
+  role: z.string(),
+  status: z.literal("pending"),
+  expires_at: z.string(),
+  created_at: z.string(),
+  inviter_id: z.string().nullable().describe("null when ADMIN_TOKEN invited"),
+});
+const MemberSchema = z.object({ id: z.string(), user_id: z.string(), email: z.string(), name: z.string(), role: z.string(), created_at: z.string() });
+const SeriesSchema = z.object({
+  interval: z.literal("hour"),
+  since: z.string(),
+  points: z.array(z.object({ t: z.string(), key_id: z.string(), allowed: z.number(), denied: z.number(), would_deny: z.number() })),
+});
 const IdParam = { name: "id", in: "path", required: true, schema: { type: "string" } };
 
 /** Every admin operation. Adding a route to the admin app without an entry here fails a test. */
 export const OPERATIONS: readonly Operation[] = [
   { method: "get", path: "/scopes", summary: "The scope catalog, wildcards and presets", access: "public", data: ScopeCatalogSchema },
   { method: "post", path: "/orgs", summary: "Create an org", access: "admin_token", body: CreateOrgInputSchema, data: OrgSchema, status: 201 },
-  { method: "get", path: "/orgs", summary: "List orgs", access: "admin_token", query: PageQuerySchema, data: OrgSchema, list: true },
+  {
+    method: "get",
+    path: "/orgs",
+    summary: "List orgs (ADMIN_TOKEN: all; a session: its own, with its role)",
+    access: "admin_token_or_session",
+    query: PageQuerySchema,
+    data: OrgSchema.partial({ created_at: true }).extend({ role: z.string().optional() }),
+    list: true,
+  },
+  {
+    method: "post",
+    path: "/orgs/{id}/invitations",
+    summary: "Invite a user by email (ADMIN_TOKEN, or an owner/admin session of the org; only owners invite owners)",
+    access: "admin_token_or_session",
+    body: InvitationInputSchema,
+    data: InvitationSchema,
+    status: 201,
+  },
+  { method: "get", path: "/orgs/{id}/members", summary: "The org's members (ADMIN_TOKEN, or a session of the org)", access: "admin_token_or_session", data: MemberSchema, list: true },
   {
     method: "post",
     path: "/projects",
@@ -128,6 +166,14 @@ export const OPERATIONS: readonly Operation[] = [
     query: ScopesQuerySchema,
     data: z.array(ExercisedScopeSchema),
   },
+  {
+    method: "get",
+    path: "/audit/series",
+    summary: "Allowed, denied and would-deny counts per hour and key, from the rollups (key_ids: up to 100 keys)",
+    access: "keygate:audit:read",
+    query: SeriesQuerySchema,
+    data: SeriesSchema,
+  },
   { method: "get", path: "/openapi.json", summary: "This document", access: "public" },
 ];
 
@@ -159,6 +205,7 @@ function successBody(operation: Operation) {
 function security(access: Access) {
   if (access === "public") return [];
   if (access === "admin_token") return [{ adminToken: [] }];
+  if (access === "admin_token_or_session") return [{ adminToken: [] }, { session: [] }];
   return [{ adminToken: [] }, { apiKey: [access] }, { bearer: [access] }, { session: [] }];
 }
 
@@ -170,7 +217,7 @@ function describeOperation(operation: Operation) {
   return {
     summary: operation.summary,
     operationId: `${operation.method}${operation.path.replace(/[{}]/g, "").replace(/[/.](\w)/g, (_, c: string) => c.toUpperCase())}`,
-    ...(operation.access !== "public" && operation.access !== "admin_token" && { "x-required-scope": operation.access }),
+    ...(operation.access.startsWith("keygate:") && { "x-required-scope": operation.access }),
     security: security(operation.access),
     parameters: [...(operation.path.includes("{id}") ? [IdParam] : []), ...(operation.query ? queryParameters(operation.query) : [])],
     ...(operation.body && { requestBody: { required: operation.method !== "post" || !operation.path.endsWith("/rotate"), content: { "application/json": { schema: jsonSchema(operation.body) } } } }),
