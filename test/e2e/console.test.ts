@@ -1,0 +1,153 @@
+/**
+ * The ops console in a real Chromium against the bundled Worker: a user signs in, creates a key and
+ * sees it once, revokes it and the gateway refuses it, filters the audit log, follows the live tail
+ * and downloads the CSV. Screenshots of every page go to test/console/__screenshots__/ (ignored by
+ * git) at desktop and phone widths.
+ */
+import { mkdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { closeBrowser, closePage, launchBrowser } from "../helpers/browser.mjs";
+import { ROOT, startLocalWorker } from "../helpers/local-worker.mjs";
+
+const SHOTS = join(ROOT, "test", "console", "__screenshots__");
+const PASSWORD = "correct horse battery staple";
+const EMAIL = `ops-${Date.now()}@example.com`;
+
+const worker = await startLocalWorker();
+let browser: any;
+let page: any;
+let org: string;
+let rawKey: string;
+let keyId: string;
+
+async function authPost(path: string, body: unknown, cookie?: string): Promise<Response> {
+  const headers: Record<string, string> = { "content-type": "application/json", origin: worker.url };
+  if (cookie) headers.cookie = cookie;
+  return fetch(`${worker.url}/_keygate/auth${path}`, { method: "POST", headers, body: JSON.stringify(body) });
+}
+
+/** The console user: signed up through better-auth, owner of an org with a project. */
+async function createOwner(): Promise<string> {
+  const signUp = await authPost("/sign-up/email", { name: "Ops Owner", email: EMAIL, password: PASSWORD });
+  if (signUp.status !== 200) throw new Error(`sign-up: ${signUp.status} ${await signUp.text()}`);
+  const cookie = signUp.headers.getSetCookie().map((line) => line.split(";", 1)[0]).join("; ");
+  const created = await authPost("/organization/create", { name: "Ops Org", slug: `ops-${Date.now()}` }, cookie);
+  if (created.status !== 200) throw new Error(`create org: ${created.status} ${await created.text()}`);
+  return ((await created.json()) as { id: string }).id;
+}
+
+function gateway(key: string): Promise<Response> {
+  return fetch(`${worker.url}/api/v1/prompts`, { headers: { "x-api-key": key } });
+}
+
+async function shot(name: string): Promise<void> {
+  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+}
+
+beforeAll(async () => {
+  mkdirSync(SHOTS, { recursive: true });
+  org = await createOwner();
+  browser = await launchBrowser();
+  page = await browser.newPage({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
+});
+
+afterAll(async () => {
+  if (page) await closePage(page);
+  if (browser) await closeBrowser(browser);
+  await worker.dispose();
+});
+
+describe("the console in a browser", () => {
+  it("signs in with email and password and lands on the org's overview", async () => {
+    await page.goto(`${worker.url}/_keygate/console`);
+    await page.waitForURL(/\/_keygate\/console\/sign-in/);
+    await shot("sign-in");
+    await page.fill("input[name=email]", EMAIL);
+    await page.fill("input[name=password]", PASSWORD);
+    await page.click("button[type=submit]");
+    await page.waitForURL(new RegExp(`/_keygate/console/${org}$`));
+    expect(await page.textContent("h1")).toBe("Overview");
+    await shot("overview");
+  });
+
+  it("creates a key and shows the raw key exactly once", async () => {
+    await page.goto(`${worker.url}/_keygate/console/${org}/keys/new`);
+    await shot("key-new");
+    await page.fill("input[name=name]", "browser key");
+    await page.check("input[name=scopes][value='prompts:read']");
+    await page.click("button:has-text('Create key')");
+    await page.waitForSelector("#raw-key");
+    rawKey = (await page.textContent("#raw-key"))!.trim();
+    expect(rawKey).toMatch(/^kg_live_[0-9A-Za-z]{38}$/);
+    expect(await page.isVisible("button[data-copy]")).toBe(true);
+    await shot("key-created");
+    expect((await gateway(rawKey)).status).toBe(200);
+
+    await page.click("a:has-text('Go to')");
+    await page.waitForURL(/\/keys\/key_/);
+    keyId = page.url().split("/keys/")[1]!;
+    expect(await page.content()).not.toContain(rawKey);
+    await shot("key");
+    await page.goto(`${worker.url}/_keygate/console/${org}/keys`);
+    expect(await page.content()).not.toContain(rawKey);
+    expect(await page.textContent("table")).toContain("browser key");
+    await shot("keys");
+  });
+
+  it("revokes the key after confirmation, and the gateway refuses it", async () => {
+    await page.goto(`${worker.url}/_keygate/console/${org}/keys/${keyId}`);
+    await page.click("button:has-text('Revoke…')");
+    await page.waitForSelector("button:has-text('Yes, revoke key')");
+    await shot("revoke-confirm");
+    await page.click("button:has-text('Yes, revoke key')");
+    await page.waitForURL(/done=revoke/);
+    expect(await page.textContent(".notice")).toContain("revoked");
+    const refused = await gateway(rawKey);
+    expect(refused.status).toBe(401);
+    expect(((await refused.json()) as { message: string }).message).toBe("invalid api key");
+  });
+
+  it("filters the audit log, follows the live tail and downloads the CSV of the filter", async () => {
+    const auditUrl = `${worker.url}/_keygate/console/${org}/audit`;
+    const deadline = Date.now() + 10_000;
+    do {
+      await page.goto(`${auditUrl}?path=${encodeURIComponent("/api/v1/prompts")}&range=24h`);
+      if ((await page.locator("#audit-rows tr[data-id]").count()) >= 2) break;
+      await page.waitForTimeout(200);
+    } while (Date.now() < deadline);
+    const rows = await page.locator("#audit-rows tr[data-id]").allTextContents();
+    expect(rows.length).toBeGreaterThanOrEqual(2);
+    expect(rows.every((row: string) => row.includes("/api/v1/prompts"))).toBe(true);
+    expect(rows.some((row: string) => row.includes("invalid api key"))).toBe(true);
+    await shot("audit");
+
+    await page.click("button[data-tail]");
+    const before = await page.locator("#audit-rows tr[data-id]").count();
+    await gateway(rawKey);
+    await page.waitForFunction((count: number) => document.querySelectorAll("#audit-rows tr[data-id]").length > count, before, { timeout: 10_000 });
+    await page.click("button[data-tail]");
+
+    const [download] = await Promise.all([page.waitForEvent("download"), page.click("a:has-text('Export CSV')")]);
+    const csv = readFileSync(await download.path(), "utf8");
+    const [header, ...lines] = csv.trim().split("\r\n");
+    expect(header!.split(",")).toEqual(expect.arrayContaining(["id", "ts", "outcome", "path", "key_prefix"]));
+    expect(lines.length).toBeGreaterThanOrEqual(3);
+    expect(lines.every((line) => line.includes("/api/v1/prompts"))).toBe(true);
+    expect(csv).not.toContain(rawKey);
+  });
+
+  it("is readable on a phone", async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    for (const [name, path] of [
+      ["phone-overview", ""],
+      ["phone-keys", "/keys"],
+      ["phone-audit", "/audit"],
+    ] as const) {
+      await page.goto(`${worker.url}/_keygate/console/${org}${path}`);
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+      expect(overflow, `${name} scrolls sideways`).toBeLessThanOrEqual(0);
+      await shot(name);
+    }
+  });
+});
