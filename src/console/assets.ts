@@ -19,12 +19,12 @@ header.top { display: flex; flex-wrap: wrap; gap: 12px; align-items: center; pad
 header.top .brand { font-weight: 700; margin-right: 12px; text-decoration: none; color: var(--fg); }
 header.top nav { display: flex; gap: 14px; flex-wrap: wrap; }
 header.top nav a { text-decoration: none; padding: 4px 2px; } header.top nav a[aria-current] { font-weight: 700; border-bottom: 2px solid var(--accent); }
-header.top .spacer { flex: 1; }
+header.top .spacer { flex: 1; } header.top form { margin: 0; align-items: center; }
 main { max-width: 1240px; margin: 0 auto; padding: 18px 20px 60px; }
 h1 { font-size: 1.5rem; margin: 4px 0 16px; } h2 { font-size: 1.1rem; margin: 0 0 10px; }
 .grid { display: grid; gap: 16px; grid-template-columns: repeat(auto-fit, minmax(340px, 1fr)); }
 .card { background: var(--card); border: 1px solid var(--line); border-radius: 8px; padding: 14px 16px; min-width: 0; }
-.card.wide { grid-column: 1 / -1; }
+.card.wide { grid-column: 1 / -1; } .grid + section.card { margin-top: 16px; }
 .muted { color: var(--muted); } .small { font-size: .85rem; }
 .scroll { overflow-x: auto; }
 table { border-collapse: collapse; width: 100%; font-size: .9rem; }
@@ -40,7 +40,7 @@ label { display: flex; flex-direction: column; gap: 3px; font-size: .85rem; colo
 label.inline { flex-direction: row; align-items: center; gap: 6px; color: var(--fg); }
 input, select, textarea, button { font: inherit; color: inherit; background: var(--card); border: 1px solid var(--line); border-radius: 6px; padding: 6px 8px; }
 textarea { width: 100%; min-height: 70px; font-family: ui-monospace, monospace; font-size: .85rem; }
-button, .button { cursor: pointer; background: var(--accent); color: #fff; border-color: var(--accent); text-decoration: none; display: inline-block; padding: 6px 12px; border-radius: 6px; }
+button, .button { cursor: pointer; background: var(--accent); color: #fff; border: 1px solid var(--accent); text-decoration: none; display: inline-block; padding: 6px 12px; border-radius: 6px; }
 button.secondary, .button.secondary { background: transparent; color: var(--accent); }
 button.danger { background: var(--denied); border-color: var(--denied); }
 .actions { display: flex; flex-wrap: wrap; gap: 8px; margin: 10px 0; }
@@ -55,7 +55,7 @@ dl.settings { display: grid; grid-template-columns: max-content 1fr; gap: 6px 16
 svg.chart { width: 100%; height: auto; display: block; } svg .allowed { stroke: var(--allowed); } svg .denied { stroke: var(--denied); } svg .would_deny { stroke: var(--would); }
 svg .axis { stroke: var(--line); } svg text { fill: var(--muted); font-size: 11px; }
 svg.spark { width: 120px; height: 28px; vertical-align: middle; }
-.legend { display: flex; gap: 14px; font-size: .85rem; } .legend span::before { content: ""; display: inline-block; width: 10px; height: 3px; margin-right: 5px; vertical-align: middle; background: currentColor; }
+figure { margin: 0; } .legend { display: flex; flex-wrap: wrap; gap: 4px 14px; font-size: .85rem; } .legend span { white-space: nowrap; } .legend span::before { content: ""; display: inline-block; width: 10px; height: 3px; margin-right: 5px; vertical-align: middle; background: currentColor; }
 details.row summary { cursor: pointer; } details.row pre { white-space: pre-wrap; word-break: break-all; font-size: .8rem; }
 .changes td { font-family: ui-monospace, monospace; font-size: .8rem; }
 .pager { margin-top: 12px; display: flex; gap: 10px; }

@@ -10,6 +10,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { closeBrowser, closePage, launchBrowser } from "../helpers/browser.mjs";
 import { ROOT, startLocalWorker } from "../helpers/local-worker.mjs";
 
+/** The page's document, inside functions that run in the browser (the repo's typecheck has no DOM types). */
+declare const document: { querySelectorAll(selector: string): { length: number }; documentElement: { scrollWidth: number; clientWidth: number } };
+
 const SHOTS = join(ROOT, "test", "console", "__screenshots__");
 const PASSWORD = "correct horse battery staple";
 const EMAIL = `ops-${Date.now()}@example.com`;
@@ -130,7 +133,7 @@ describe("the console in a browser", () => {
 
     const [download] = await Promise.all([page.waitForEvent("download"), page.click("a:has-text('Export CSV')")]);
     const csv = readFileSync(await download.path(), "utf8");
-    const [header, ...lines] = csv.trim().split("\r\n");
+    const [header, ...lines]: string[] = csv.trim().split("\r\n");
     expect(header!.split(",")).toEqual(expect.arrayContaining(["id", "ts", "outcome", "path", "key_prefix"]));
     expect(lines.length).toBeGreaterThanOrEqual(3);
     expect(lines.every((line) => line.includes("/api/v1/prompts"))).toBe(true);

@@ -97,70 +97,70 @@ export async function keyPage(c: ConsoleContext) {
           <h2>Denials by reason, last 30 days</h2>
           <Denials groups={unwrap(denials).groups} />
         </section>
-        {writable && (
-          <section class="card wide" aria-labelledby="actions">
-            <h2 id="actions">Actions</h2>
-            <div class="grid">
-              <form method="post" action={action("rotate")} class="stack">
-                <h3>Rotate</h3>
-                <p class="small muted">Issues a successor with the same settings; this key keeps working for the grace period.</p>
-                <label>
-                  Grace period
-                  <select name="grace_seconds">
-                    <option value="0">none: stop at once</option>
-                    <option value="3600">1 hour</option>
-                    <option value="86400" selected>
-                      1 day
-                    </option>
-                    <option value="604800">7 days</option>
-                  </select>
-                </label>
-                <button type="submit">Rotate…</button>
-              </form>
-              <form method="post" action={action("scopes")} class="stack">
-                <h3>Narrow scopes</h3>
-                <fieldset>
-                  <legend>Keep these scopes</legend>
-                  {key.scopes.map((scope) => (
-                    <label class="inline">
-                      <input type="checkbox" name="scopes" value={scope} checked /> <span class="mono">{scope}</span>
-                    </label>
-                  ))}
-                </fieldset>
-                <button type="submit">Narrow…</button>
-              </form>
-              <form method="post" action={action("allowlists")} class="stack">
-                <h3>Allowlists</h3>
-                <label>
-                  Allowed IPs and CIDRs (one a line; empty: any)
-                  <textarea name="allowed_ips">{key.allowed_ips.join("\n")}</textarea>
-                </label>
-                <label>
-                  Allowed origins (one a line; empty: any)
-                  <textarea name="allowed_origins">{key.allowed_origins.join("\n")}</textarea>
-                </label>
-                <button type="submit">Save allowlists…</button>
-              </form>
-              <div class="stack">
-                {key.restrictions_mode === "report" && (
-                  <form method="post" action={action("enforce")} class="stack">
-                    <h3>Enforce restrictions</h3>
-                    <p class="small muted">Report mode lets IP and Origin violations through as would-deny. Enforcing refuses them.</p>
-                    <button type="submit">Switch to enforce…</button>
-                  </form>
-                )}
-                <form method="post" action={action("revoke")} class="stack">
-                  <h3>Revoke</h3>
-                  <p class="small muted">The gateway refuses the key at once here and everywhere within the cache TTL.</p>
-                  <button type="submit" class="danger">
-                    Revoke…
-                  </button>
-                </form>
-              </div>
-            </div>
-          </section>
-        )}
       </div>
+      {writable && (
+        <section class="card" aria-labelledby="actions">
+          <h2 id="actions">Actions</h2>
+          <div class="grid">
+            <form method="post" action={action("rotate")} class="stack">
+              <h3>Rotate</h3>
+              <p class="small muted">Issues a successor with the same settings; this key keeps working for the grace period.</p>
+              <label>
+                Grace period
+                <select name="grace_seconds">
+                  <option value="0">none: stop at once</option>
+                  <option value="3600">1 hour</option>
+                  <option value="86400" selected>
+                    1 day
+                  </option>
+                  <option value="604800">7 days</option>
+                </select>
+              </label>
+              <button type="submit">Rotate…</button>
+            </form>
+            <form method="post" action={action("scopes")} class="stack">
+              <h3>Narrow scopes</h3>
+              <fieldset>
+                <legend>Keep these scopes</legend>
+                {key.scopes.map((scope) => (
+                  <label class="inline">
+                    <input type="checkbox" name="scopes" value={scope} checked /> <span class="mono">{scope}</span>
+                  </label>
+                ))}
+              </fieldset>
+              <button type="submit">Narrow…</button>
+            </form>
+            <form method="post" action={action("allowlists")} class="stack">
+              <h3>Allowlists</h3>
+              <label>
+                Allowed IPs and CIDRs (one a line; empty: any)
+                <textarea name="allowed_ips">{key.allowed_ips.join("\n")}</textarea>
+              </label>
+              <label>
+                Allowed origins (one a line; empty: any)
+                <textarea name="allowed_origins">{key.allowed_origins.join("\n")}</textarea>
+              </label>
+              <button type="submit">Save allowlists…</button>
+            </form>
+            <div class="stack">
+              {key.restrictions_mode === "report" && (
+                <form method="post" action={action("enforce")} class="stack">
+                  <h3>Enforce restrictions</h3>
+                  <p class="small muted">Report mode lets IP and Origin violations through as would-deny. Enforcing refuses them.</p>
+                  <button type="submit">Switch to enforce…</button>
+                </form>
+              )}
+              <form method="post" action={action("revoke")} class="stack">
+                <h3>Revoke</h3>
+                <p class="small muted">The gateway refuses the key at once here and everywhere within the cache TTL.</p>
+                <button type="submit" class="danger">
+                  Revoke…
+                </button>
+              </form>
+            </div>
+          </div>
+        </section>
+      )}
     </>,
     { title: key.name, section: "keys" },
   );
