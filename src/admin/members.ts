@@ -12,7 +12,7 @@ import { orgExists } from "../db/orgs";
 import { KeygateError } from "../errors";
 import type { KeygateEnv } from "../gateway/context";
 import { newId } from "../ids";
-import { notFound, recordChange } from "./actor";
+import { fieldChanges, notFound, recordChange } from "./actor";
 import { readJson } from "./input";
 import { MANAGING_ROLES } from "./session-role";
 
@@ -72,7 +72,13 @@ orgPeople.post("/:id/invitations", requireOrgPeople(true), async (c) => {
     const reason = blocked === "member" ? "the email belongs to a member already" : "the email has a pending invitation";
     throw new KeygateError("CONFLICT", "conflict", { details: { reason } });
   }
-  recordChange(c, { action: "org.invite", targetId: invitation.id, orgId, projectId: null });
+  recordChange(c, {
+    action: "org.invite",
+    targetId: invitation.id,
+    orgId,
+    projectId: null,
+    changes: fieldChanges(null, invitation, ["email", "role", "expires_at"]),
+  });
   return c.json({ ok: true, data: invitation }, 201);
 });
 

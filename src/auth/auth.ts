@@ -100,6 +100,9 @@ function createAuth(env: Bindings) {
         allowUserToCreateOrganization: config.userOrgs,
         // better-auth counts the orgs the user belongs to, created or joined.
         organizationLimit: config.orgLimit,
+        // Keygate sends no verification emails; an invitation is accepted by a signed-in user whose
+        // email matches it (ids carry 80 random bits, like better-auth's own).
+        requireEmailVerificationOnInvitation: false,
         organizationHooks: {
           afterCreateOrganization: forgetMembershipsOf,
           afterAddMember: forgetMembershipsOf,

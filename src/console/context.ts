@@ -7,7 +7,6 @@ import type { Context } from "hono";
 import { ROLE_SCOPES } from "../admin/session-role";
 import type { Bindings } from "../env";
 import type { KeygateVariables } from "../gateway/context";
-import type { AuditEvent } from "../schemas/audit-event";
 import type { KeyRecord } from "../schemas/key";
 import type { ConsoleApi } from "./api";
 import type { OrgChoice } from "./layout";
@@ -26,9 +25,6 @@ export type ConsoleContext = Context<ConsoleEnv>;
 
 /** A key as `GET /keys` lists it. */
 export type ListedKey = KeyRecord & { requests_24h?: number };
-
-/** An audit event as the API returns it; `changes` when the event records them (SPEC §9). */
-export type ListedEvent = AuditEvent & { changes?: Record<string, [unknown, unknown]> | null };
 
 export interface SummaryGroup {
   value: string | null;

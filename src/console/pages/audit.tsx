@@ -5,9 +5,9 @@
  * cursor pages, a row detail (admin changes as before → after), exports of the current filter
  * through the API's streamed export, and a live tail (the console script polls the same API).
  */
-import { ADMIN_ACTIONS, CALLERS, OUTCOMES } from "../../schemas/audit-event";
+import { ADMIN_ACTIONS, CALLERS, OUTCOMES, type AuditEvent } from "../../schemas/audit-event";
 import { queryString } from "../api";
-import type { ConsoleContext, ListedEvent } from "../context";
+import type { ConsoleContext } from "../context";
 import { formatTime, fromLocalInput, toLocalInput } from "../format";
 import { orgPath } from "../paths";
 import { Pager, unwrap } from "./parts";
@@ -52,7 +52,7 @@ function apiFilter(c: ConsoleContext): Record<string, string | undefined> {
 
 export async function auditPage(c: ConsoleContext) {
   const filter = apiFilter(c);
-  const result = await c.var.api.get<ListedEvent[]>("/audit", { ...filter, cursor: c.req.query("cursor"), limit: "50" });
+  const result = await c.var.api.get<AuditEvent[]>("/audit", { ...filter, cursor: c.req.query("cursor"), limit: "50" });
   const events = unwrap(result);
   const range = c.req.query("range") ?? "";
   const exportQuery = (format: string) => `/_keygate/v1/audit${queryString({ ...filter, format })}`;
@@ -170,7 +170,7 @@ export async function auditPage(c: ConsoleContext) {
   );
 }
 
-function EventRow(props: { event: ListedEvent }) {
+function EventRow(props: { event: AuditEvent }) {
   const event = props.event;
   return (
     <tr data-id={event.id}>
