@@ -224,6 +224,39 @@ describe("key actions in the console", () => {
   });
 });
 
+describe("least privilege on the key page", () => {
+  it("shows the scopes allowed requests exercised next to the granted ones, and narrows to them in one confirmed step", async () => {
+    const key = await createKey({ org_id: org, name: "overgranted", scopes: ["content:read", "stories:read", "media:read"] });
+    await writeEvents(env.DB, [
+      auditEvent({ org_id: org, key_id: key.id, outcome: "allowed", required_scopes: ["content:read"] }),
+      auditEvent({ org_id: org, key_id: key.id, outcome: "allowed", required_scopes: ["content:read"] }),
+      auditEvent({ org_id: org, key_id: key.id, outcome: "denied", required_scopes: ["stories:write"] }),
+    ]);
+    const html = await (await page(`/${org}/keys/${key.id}`)).text();
+    expect(html).toContain("content:read ×2");
+    expect(html).not.toContain("stories:write");
+    const form = /<form method="post" action="([^"]+\/scopes)" class="actions">(.*?)<\/form>/s.exec(html);
+    expect(form?.[2]).toContain('value="content:read"');
+    expect((await post(`/${org}/keys/${key.id}/scopes`, { scopes: "content:read", confirmed: "yes" })).status).toBe(303);
+    expect((await keyRow(key.id))?.scopes).toBe('["content:read"]');
+  });
+});
+
+describe("what the console renders", () => {
+  it("escapes every value it shows: a key named like markup stays text", async () => {
+    const key = await createKey({ org_id: org, name: `<img src=x onerror="alert(1)">`, scopes: ["content:read"] });
+    const html = await (await page(`/${org}/keys/${key.id}`)).text();
+    expect(html).not.toContain("<img src=x");
+    expect(html).toContain("&lt;img src=x");
+  });
+
+  it("signs in only towards console pages: a next parameter to another site is ignored", async () => {
+    const html = await (await page(`/sign-in?next=${encodeURIComponent("https://evil.example/")}`, null)).text();
+    expect(html).toContain(`data-next="${CONSOLE}"`);
+    expect(html).not.toContain("evil.example");
+  });
+});
+
 describe("the keys table and overview", () => {
   it("filters keys by state and prefix, and shows each key's 24 h counts", async () => {
     const live = await createKey({ org_id: org, name: "table live", scopes: ["content:read"] });

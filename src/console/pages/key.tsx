@@ -26,9 +26,10 @@ export async function keyPage(c: ConsoleContext) {
   const org = c.var.org.id;
   const id = c.req.param("id") ?? "";
   const since = new Date(Date.now() - MONTH_MS).toISOString();
-  const [keyResult, denials] = await Promise.all([
+  const [keyResult, denials, exercised] = await Promise.all([
     c.var.api.get<ListedKey>(`/keys/${encodeURIComponent(id)}`, { org_id: org }),
     c.var.api.get<{ groups: SummaryGroup[] }>("/audit/summary", { org_id: org, key_id: id, outcome: "denied", group_by: "reason", since }),
+    c.var.api.get<{ groups: SummaryGroup[] }>("/audit/summary", { org_id: org, key_id: id, outcome: "allowed", group_by: "required_scope", since }),
   ]);
   const key = unwrap(keyResult);
   const chain = await rotationChain(c, key);
@@ -97,6 +98,7 @@ export async function keyPage(c: ConsoleContext) {
           <h2>Denials by reason, last 30 days</h2>
           <Denials groups={unwrap(denials).groups} />
         </section>
+        <LeastPrivilege granted={key.scopes} exercised={unwrap(exercised).groups} narrowAction={writable ? action("scopes") : undefined} />
       </div>
       {writable && (
         <section class="card" aria-labelledby="actions">
@@ -163,6 +165,46 @@ export async function keyPage(c: ConsoleContext) {
       )}
     </>,
     { title: key.name, section: "keys" },
+  );
+}
+
+/**
+ * SPEC §8a least privilege: the scopes the key holds next to those its allowed requests needed in
+ * the last 30 days, and one step to narrow the key to exactly those (confirmed like any action).
+ */
+function LeastPrivilege(props: { granted: readonly string[]; exercised: SummaryGroup[]; narrowAction: string | undefined }) {
+  const used = props.exercised.flatMap((group) => (group.value === null ? [] : [group.value]));
+  const narrower = used.length > 0 && (used.length !== props.granted.length || used.some((scope) => !props.granted.includes(scope)));
+  return (
+    <section class="card">
+      <h2>Least privilege, last 30 days</h2>
+      <table>
+        <thead>
+          <tr>
+            <th>granted</th>
+            <th>exercised by allowed requests</th>
+          </tr>
+        </thead>
+        <tbody>
+          <tr>
+            <td class="mono">{props.granted.join(" ") || "—"}</td>
+            <td class="mono">
+              {props.exercised.length === 0
+                ? "nothing yet"
+                : props.exercised.map((group) => `${group.value ?? "(none)"} ×${group.count}`).join(" ")}
+            </td>
+          </tr>
+        </tbody>
+      </table>
+      {narrower && props.narrowAction && (
+        <form method="post" action={props.narrowAction} class="actions">
+          {used.map((scope) => (
+            <input type="hidden" name="scopes" value={scope} />
+          ))}
+          <button type="submit">Narrow to the exercised scopes…</button>
+        </form>
+      )}
+    </section>
   );
 }
 
