@@ -178,6 +178,7 @@ function LeastPrivilege(props: { granted: readonly string[]; exercised: SummaryG
   return (
     <section class="card">
       <h2>Least privilege, last 30 days</h2>
+      <div class="scroll">
       <table>
         <thead>
           <tr>
@@ -196,6 +197,7 @@ function LeastPrivilege(props: { granted: readonly string[]; exercised: SummaryG
           </tr>
         </tbody>
       </table>
+      </div>
       {narrower && props.narrowAction && (
         <form method="post" action={props.narrowAction} class="actions">
           {used.map((scope) => (
