@@ -3,7 +3,8 @@
  * Dashboard sessions at the admin API (SPEC §8): a session acts for one org it belongs to, with
  * the scopes of its role there. The org is the one the request names (`org_id` in the query or
  * JSON body, or the `:id` of `/orgs/:id/…`), else the org owning the `project_id` it names, else
- * better-auth's active organization of the session, else the user's only membership. Roles are read
+ * better-auth's active organization of the session (none if the user left it), else the user's
+ * only membership. Roles are read
  * from D1 on each admin call (one query), so a demotion takes effect at once.
  */
 import type { Context, MiddlewareHandler } from "hono";
@@ -70,8 +71,9 @@ async function chooseMembership(c: Context<KeygateEnv>, memberships: Membership[
     if (orgId === null) throw notFound();
     return byOrg(orgId);
   }
-  const active = activeOrgId === null ? undefined : byOrg(activeOrgId);
-  return active ?? (memberships.length === 1 ? memberships[0] : undefined);
+  // A user who left the active org acts for none, never for another org in its place.
+  if (activeOrgId !== null) return byOrg(activeOrgId);
+  return memberships.length === 1 ? memberships[0] : undefined;
 }
 
 const ORG_PATH = /^\/_keygate\/v1\/orgs\/([^/]+)\//;

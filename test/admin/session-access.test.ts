@@ -48,6 +48,17 @@ describe("the org a session acts for", () => {
     expect((await json<{ data: { org_id: string } }>(created)).data.org_id).toBe(mine);
   });
 
+  it("is none (403 org_required) after the user left the active org, not the remaining membership", async () => {
+    const leaver = await signUp("Leaver");
+    const kept = await createOrgAs(leaver, "Kept");
+    const left = await createOrgAs(leaver, "Left");
+    expect((await authPost("/organization/set-active", { organizationId: left }, leaver.cookie)).status).toBe(200);
+    await env.DB.prepare("DELETE FROM members WHERE org_id = ? AND user_id = ?").bind(left, leaver.userId).run();
+    const res = await admin("GET", "/keys", undefined, asSession(leaver));
+    expect(res.status).toBe(403);
+    expect((await admin("GET", `/keys?org_id=${kept}`, undefined, asSession(leaver))).status).toBe(200);
+  });
+
   it("is the org owning the project_id the request names", async () => {
     await admin("POST", "/projects", { org_id: second, name: "p", id: "owned_by_second" });
     const res = await admin("POST", "/keys", { name: "by project", scopes: ["content:read"], project_id: "owned_by_second" }, asSession(user));
