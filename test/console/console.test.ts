@@ -107,6 +107,12 @@ describe("console pages", () => {
     expect(html).toContain("Console Org (owner)");
   });
 
+  it("switches org by redirecting to the chosen org's overview", async () => {
+    const res = await page(`/switch?org=${otherOrg}`);
+    expect(res.status).toBe(303);
+    expect(res.headers.get("location")).toBe(`${CONSOLE}/${otherOrg}`);
+  });
+
   it("serves its script and stylesheet from its own origin", async () => {
     const js = await page("/assets/console.js", null);
     expect(js.headers.get("content-type")).toContain("javascript");

@@ -140,6 +140,19 @@ describe("the console in a browser", () => {
     expect(csv).not.toContain(rawKey);
   });
 
+  it("signs out: the session ends and the console asks to sign in again", async () => {
+    await page.setViewportSize({ width: 1280, height: 900 });
+    await page.goto(`${worker.url}/_keygate/console/${org}`);
+    await page.click("button[data-sign-out]");
+    await page.waitForURL(/\/_keygate\/console\/sign-in/);
+    await page.goto(`${worker.url}/_keygate/console/${org}/keys`);
+    await page.waitForURL(/\/_keygate\/console\/sign-in\?next=/);
+    await page.fill("input[name=email]", EMAIL);
+    await page.fill("input[name=password]", PASSWORD);
+    await page.click("button[type=submit]");
+    await page.waitForURL(new RegExp(`/_keygate/console/${org}/keys$`));
+  });
+
   it("is readable on a phone", async () => {
     await page.setViewportSize({ width: 390, height: 844 });
     for (const [name, path] of [
