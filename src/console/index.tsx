@@ -15,6 +15,7 @@ import { csrf } from "hono/csrf";
 import { jsxRenderer } from "hono/jsx-renderer";
 import { secureHeaders } from "hono/secure-headers";
 import { handleError, KeygateError } from "../errors";
+import { limitBody } from "../admin/input";
 import { consoleApi, type WorkerFetch } from "./api";
 import { CONSOLE_CSS, CONSOLE_JS } from "./assets";
 import type { ConsoleEnv } from "./context";
@@ -36,7 +37,7 @@ declare module "hono" {
 
 /** The CSP of every console answer. */
 export const CONSOLE_CSP =
-  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; " +
   "form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 /** Form posts from another origin are refused with the contract's 403, not Hono's plain-text one. */
@@ -66,7 +67,7 @@ export function createConsole(workerFetch: WorkerFetch): Hono<ConsoleEnv> {
     c.header("cache-control", "no-store");
   });
   app.use(secureHeaders({ xFrameOptions: "DENY", referrerPolicy: "same-origin", contentSecurityPolicy: undefined }));
-  app.use(sameOriginForms());
+  app.use(sameOriginForms(), limitBody());
   app.use(async (c, next) => {
     c.set("api", consoleApi(c, workerFetch));
     await next();

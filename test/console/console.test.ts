@@ -166,6 +166,13 @@ describe("creating a key in the console", () => {
     expect(await env.DB.prepare("SELECT 1 FROM api_keys WHERE name = 'csrf'").first()).toBeNull();
   });
 
+  it("refuses a form body over 64 KB with 413 before reading it, and creates nothing", async () => {
+    const res = await post(`/${org}/keys`, { name: "huge", scopes: ["content:read"], allowed_origins: "x".repeat(70 * 1024) });
+    expect(res.status).toBe(413);
+    expect(await res.json()).toMatchObject({ code: "PAYLOAD_TOO_LARGE" });
+    expect(await env.DB.prepare("SELECT 1 FROM api_keys WHERE name = 'huge'").first()).toBeNull();
+  });
+
   it("refuses a member with the API's 403 and creates nothing", async () => {
     const res = await post(`/${org}/keys`, { name: "by member", scopes: ["content:read"] }, member);
     expect(res.status).toBe(403);
