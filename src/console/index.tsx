@@ -24,6 +24,8 @@ import { auditPage } from "./pages/audit";
 import { keyPage } from "./pages/key";
 import { createKeyPost, keyActionPost, newKeyPage } from "./pages/key-actions";
 import { keysPage } from "./pages/keys";
+import { invitePost, membersPage } from "./pages/members";
+import { acceptInvitationPost, startPage } from "./pages/start";
 import { overviewPage } from "./pages/overview";
 import { ApiFailure, unwrap } from "./pages/parts";
 import { signInPage } from "./pages/sign-in";
@@ -84,17 +86,8 @@ export function createConsole(workerFetch: WorkerFetch): Hono<ConsoleEnv> {
   app.get("/assets/console.js", (c) => c.body(CONSOLE_JS, 200, { "content-type": "text/javascript; charset=utf-8" }));
   app.get("/sign-in", (c) => signInPage(c));
 
-  app.get("/", async (c) => {
-    const orgs = unwrap(await c.var.api.get<OrgChoice[]>("/orgs"));
-    const first = orgs[0];
-    if (first) return c.redirect(orgPath(first.id), 303);
-    return c.render(
-      <Notice kind="warn">
-        <p>You are not a member of any org yet. Ask an owner or admin of your org to invite you, then accept the invitation.</p>
-      </Notice>,
-      { title: "No org" },
-    );
-  });
+  app.get("/", (c) => startPage(c));
+  app.post("/invitations/:id/accept", acceptInvitationPost);
   app.get("/switch", (c) => c.redirect(orgPath(c.req.query("org") ?? ""), 303));
 
   const org = new Hono<ConsoleEnv>();
@@ -113,6 +106,8 @@ export function createConsole(workerFetch: WorkerFetch): Hono<ConsoleEnv> {
   org.get("/keys/:id", keyPage);
   org.post("/keys/:id/:action", keyActionPost);
   org.get("/audit", auditPage);
+  org.get("/members", (c) => membersPage(c));
+  org.post("/members", invitePost);
   app.route("/:org", org);
 
   app.onError((error, c) => {

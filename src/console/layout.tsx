@@ -18,7 +18,7 @@ export interface FrameProps {
   title: string;
   org?: OrgChoice;
   orgs?: readonly OrgChoice[];
-  section?: "overview" | "keys" | "audit";
+  section?: "overview" | "keys" | "audit" | "members";
   children?: Child;
 }
 
@@ -58,6 +58,7 @@ function Header(props: { org: OrgChoice; orgs: readonly OrgChoice[]; section: Fr
         {link("overview", base, "Overview")}
         {link("keys", `${base}/keys`, "Keys")}
         {link("audit", `${base}/audit`, "Audit log")}
+        {link("members", `${base}/members`, "Members")}
       </nav>
       <span class="spacer"></span>
       <form method="get" action={`${CONSOLE_BASE}/switch`} class="filters">

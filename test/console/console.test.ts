@@ -237,6 +237,42 @@ describe("key actions in the console", () => {
   });
 });
 
+describe("members and invitations in the console", () => {
+  it("lists the org's members and lets an owner invite: the invitation row and an org.invite event", async () => {
+    const html = await (await page(`/${org}/members`)).text();
+    expect(html).toContain(owner.email);
+    expect(html).toContain(member.email);
+    const email = `${crypto.randomUUID()}@example.com`;
+    const res = await post(`/${org}/members`, { email, role: "admin" });
+    expect(res.status).toBe(201);
+    const row = await env.DB.prepare("SELECT id, role, inviter_id FROM invitations WHERE email = ?").bind(email).first<{ id: string; role: string; inviter_id: string }>();
+    expect(row).toMatchObject({ role: "admin", inviter_id: owner.userId });
+    expect(await adminEvent("org.invite", row!.id)).toMatchObject({ caller: "session", org_id: org });
+  });
+
+  it("shows a member the API's 403 when inviting, and stores nothing", async () => {
+    const email = `${crypto.randomUUID()}@example.com`;
+    const res = await post(`/${org}/members`, { email, role: "member" }, member);
+    expect(res.status).toBe(403);
+    expect(await env.DB.prepare("SELECT 1 FROM invitations WHERE email = ?").bind(email).first()).toBeNull();
+  });
+
+  it("offers the invited user the invitation on the start page; accepting makes them a member and opens the org", async () => {
+    const invitee = await signUp("Invitee");
+    await post(`/${org}/members`, { email: invitee.email, role: "member" });
+    const start = await page("", invitee);
+    expect(start.status).toBe(200);
+    const html = await start.text();
+    const action = /action="(\/_keygate\/console\/invitations\/[^"]+\/accept)"/.exec(html)?.[1];
+    expect(html).toContain("Console Org as member");
+    expect((await post(action!.replace(CONSOLE, ""), {}, outsider)).status).toBe(400);
+    const accepted = await post(action!.replace(CONSOLE, ""), {}, invitee);
+    expect(accepted.status).toBe(303);
+    expect(accepted.headers.get("location")).toBe(`${CONSOLE}/${org}`);
+    expect(await env.DB.prepare("SELECT role FROM members WHERE org_id = ? AND user_id = ?").bind(org, invitee.userId).first()).toEqual({ role: "member" });
+  });
+});
+
 describe("least privilege on the key page", () => {
   it("shows the scopes allowed requests exercised next to the granted ones, and narrows to them in one confirmed step", async () => {
     const key = await createKey({ org_id: org, name: "overgranted", scopes: ["content:read", "stories:read", "media:read"] });
