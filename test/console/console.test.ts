@@ -299,6 +299,20 @@ describe("what the console renders", () => {
     expect(html).toContain("&lt;img src=x");
   });
 
+  it("shows every setting of a key, rate limits and quota included", async () => {
+    const key = await createKey({
+      org_id: org,
+      scopes: ["content:read"],
+      allowed_ips: ["198.51.100.0/24"],
+      rate_limits: [{ name: "burst", limit: 100, window_s: 60, tier: "approximate" }],
+      quota: { limit: 5000, period: "month" },
+    });
+    const html = await (await page(`/${org}/keys/${key.id}`)).text();
+    expect(html).toContain("198.51.100.0/24");
+    expect(html).toContain("burst: 100 per 60 s (approximate)");
+    expect(html).toContain("5000 per month");
+  });
+
   it("signs in only towards console pages: a next parameter to another site is ignored", async () => {
     const html = await (await page(`/sign-in?next=${encodeURIComponent("https://evil.example/")}`, null)).text();
     expect(html).toContain(`data-next="${CONSOLE}"`);

@@ -65,6 +65,14 @@ export async function keyPage(c: ConsoleContext) {
             <dd class="mono">{key.allowed_origins.join(" ") || "any"}</dd>
             <dt>restrictions</dt>
             <dd>{key.restrictions_mode}</dd>
+            <dt>rate limits</dt>
+            <dd class="mono">
+              {key.rate_limits.length === 0
+                ? "none"
+                : key.rate_limits.map((rule) => `${rule.name}: ${rule.limit} per ${rule.window_s} s (${rule.tier}${rule.cost > 1 ? `, cost ×${rule.cost}` : ""})`).join("; ")}
+            </dd>
+            <dt>quota</dt>
+            <dd>{key.quota ? `${key.quota.limit} per ${key.quota.period}` : "none"}</dd>
             <dt>not before</dt>
             <dd>{formatTime(key.not_before)}</dd>
             <dt>expires</dt>
