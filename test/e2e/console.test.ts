@@ -11,7 +11,11 @@ import { closeBrowser, closePage, launchBrowser } from "../helpers/browser.mjs";
 import { ROOT, startLocalWorker } from "../helpers/local-worker.mjs";
 
 /** The page's document, inside functions that run in the browser (the repo's typecheck has no DOM types). */
-declare const document: { querySelectorAll(selector: string): { length: number }; documentElement: { scrollWidth: number; clientWidth: number } };
+declare const document: {
+  querySelectorAll(selector: string): { length: number };
+  documentElement: { scrollWidth: number; clientWidth: number };
+  activeElement: { textContent: string | null } | null;
+};
 
 const SHOTS = join(ROOT, "test", "console", "__screenshots__");
 const PASSWORD = "correct horse battery staple";
@@ -151,6 +155,17 @@ describe("the console in a browser", () => {
     await page.fill("input[name=password]", PASSWORD);
     await page.click("button[type=submit]");
     await page.waitForURL(new RegExp(`/_keygate/console/${org}/keys$`));
+  });
+
+  it("is usable with the keyboard: the first Tab reaches the skip link, then the navigation", async () => {
+    await page.goto(`${worker.url}/_keygate/console/${org}/keys`);
+    await page.keyboard.press("Tab");
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe("Skip to content");
+    await page.keyboard.press("Tab");
+    await page.keyboard.press("Tab");
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe("Overview");
+    await page.keyboard.press("Enter");
+    await page.waitForURL(new RegExp(`/_keygate/console/${org}$`));
   });
 
   it("is readable on a phone", async () => {
