@@ -24,7 +24,7 @@ main { max-width: 1240px; margin: 0 auto; padding: 18px 20px 60px; }
 h1 { font-size: 1.5rem; margin: 4px 0 16px; } h2 { font-size: 1.1rem; margin: 0 0 10px; }
 .grid { display: grid; gap: 16px; grid-template-columns: repeat(auto-fit, minmax(340px, 1fr)); }
 .card { background: var(--card); border: 1px solid var(--line); border-radius: 8px; padding: 14px 16px; min-width: 0; }
-.card.wide { grid-column: 1 / -1; } .grid + section.card { margin-top: 16px; }
+.card.wide { grid-column: 1 / -1; } .grid + section.card, main > .card + .card { margin-top: 16px; }
 .muted { color: var(--muted); } .small { font-size: .85rem; }
 .scroll { overflow-x: auto; }
 table { border-collapse: collapse; width: 100%; font-size: .9rem; }

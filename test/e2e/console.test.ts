@@ -166,6 +166,8 @@ describe("the console in a browser", () => {
     expect(await page.evaluate(() => document.activeElement?.textContent)).toBe("Overview");
     await page.keyboard.press("Enter");
     await page.waitForURL(new RegExp(`/_keygate/console/${org}$`));
+    await page.goto(`${worker.url}/_keygate/console/${org}/members`);
+    await shot("members");
   });
 
   it("is readable on a phone", async () => {
@@ -174,6 +176,7 @@ describe("the console in a browser", () => {
       ["phone-overview", ""],
       ["phone-keys", "/keys"],
       ["phone-audit", "/audit"],
+      ["phone-members", "/members"],
     ] as const) {
       await page.goto(`${worker.url}/_keygate/console/${org}${path}`);
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
