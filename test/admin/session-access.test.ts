@@ -77,7 +77,7 @@ describe("the org a session acts for", () => {
 });
 
 describe("POST /_keygate/v1/orgs/:id/invitations", () => {
-  it("with ADMIN_TOKEN invites an email that then registers and accepts through better-auth, becoming a member with the role", async () => {
+  it("with ADMIN_TOKEN invites an email whose user accepts through better-auth, becoming a member with the role", async () => {
     const org = await createOrg("Invited Org");
     const invitee = await signUp("Invitee");
     const res = await admin("POST", `/orgs/${org}/invitations`, { email: invitee.email.toUpperCase(), role: "admin" });
