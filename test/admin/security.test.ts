@@ -119,7 +119,7 @@ const routes: RouteCase[] = [
     expect: { adminToken: 200, keysWrite: 200, oauthKeysWrite: 200, otherOrgAdmin: 404, ...sessions(200, 200, 403, 403), sessionForeignOrigin: 403 },
   },
   { name: "GET /audit", request: (c) => ["GET", `/audit?org_id=${c.org}`], expect: { adminToken: 200, auditRead: 200, ...sessions(200, 200, 200) } },
-  { name: "GET /audit/series", request: (c) => ["GET", `/audit/series?org_id=${c.org}&interval=hour`], expect: { adminToken: 200, auditRead: 200, ...sessions(200, 200, 200) } },
+  { name: "GET /audit/series", request: (c) => ["GET", `/audit/series?org_id=${c.org}&key_ids=${c.targetKeyId}`], expect: { adminToken: 200, auditRead: 200, ...sessions(200, 200, 200) } },
   { name: "GET /audit/summary", request: (c) => ["GET", `/audit/summary?org_id=${c.org}&group_by=reason`], expect: { adminToken: 200, auditRead: 200, ...sessions(200, 200, 200) } },
   { name: "GET /audit/scopes", request: (c) => ["GET", `/audit/scopes?org_id=${c.org}`], expect: { adminToken: 200, auditRead: 200, ...sessions(200, 200, 200) } },
 ];

@@ -4,7 +4,7 @@
  * states, audit series).
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { writeEvents } from "../../src/db/audit";
+import { writeEvents } from "../../src/audit/store";
 import { keyStates, KEY_STATES } from "../../src/schemas/key-state";
 import { addMember, authPost, createOrgAs, signUp, type DashboardUser } from "../helpers/auth";
 import { auditEvent } from "../helpers/events";
@@ -161,25 +161,27 @@ describe("GET /_keygate/v1/keys?state=", () => {
 });
 
 describe("GET /_keygate/v1/audit/series", () => {
-  it("counts allowed, denied and would-deny events per hour and per key, oldest first, within the org", async () => {
+  it("counts allowed, denied and would-deny events per hour and key from the rollups, oldest first, within the org", async () => {
     const org = await createOrg("Series");
-    const hour = Date.UTC(2026, 10, 30, 10);
+    const hour = Math.floor(Date.now() / 3_600_000) * 3_600_000 - 2 * 3_600_000;
     const at = (ms: number) => new Date(ms).toISOString();
-    await writeEvents(env.DB, [
+    await writeEvents(env, [
       auditEvent({ org_id: org, key_id: "key_a", ts: at(hour + 60_000), outcome: "allowed" }),
       auditEvent({ org_id: org, key_id: "key_a", ts: at(hour + 120_000), outcome: "denied" }),
       auditEvent({ org_id: org, key_id: "key_b", ts: at(hour + 3_600_000), outcome: "would_deny" }),
+      auditEvent({ org_id: org, key_id: "key_c", ts: at(hour + 60_000), outcome: "allowed" }),
       auditEvent({ org_id: "org_SOMEONEELSE", key_id: "key_a", ts: at(hour + 60_000), outcome: "allowed" }),
     ]);
-    const res = await admin("GET", `/audit/series?org_id=${org}&interval=hour&since=${at(hour)}`);
+    const res = await admin("GET", `/audit/series?org_id=${org}&since=${at(hour)}&key_ids=key_a,key_b`);
     expect(res.status).toBe(200);
     expect((await json<{ data: { points: unknown[] } }>(res)).data.points).toEqual([
-      { t: at(hour), allowed: 1, denied: 1, would_deny: 0 },
-      { t: at(hour + 3_600_000), allowed: 0, denied: 0, would_deny: 1 },
+      { t: at(hour), key_id: "key_a", allowed: 1, denied: 1, would_deny: 0 },
+      { t: at(hour + 3_600_000), key_id: "key_b", allowed: 0, denied: 0, would_deny: 1 },
     ]);
-    const byKey = await json<{ data: { points: unknown[] } }>(
-      await admin("GET", `/audit/series?org_id=${org}&interval=hour&since=${at(hour)}&by=key&key_ids=key_a`),
-    );
-    expect(byKey.data.points).toEqual([{ t: at(hour), key_id: "key_a", allowed: 1, denied: 1, would_deny: 0 }]);
+  });
+
+  it("needs key_ids (400 otherwise)", async () => {
+    const org = await createOrg("Series without keys");
+    expect((await admin("GET", `/audit/series?org_id=${org}`)).status).toBe(400);
   });
 });

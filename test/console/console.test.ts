@@ -3,7 +3,7 @@
  * changed in D1 and the audit event the admin API wrote for it, and who may do what.
  */
 import { beforeAll, describe, expect, it, vi } from "vitest";
-import { writeEvents } from "../../src/db/audit";
+import { writeEvents } from "../../src/audit/store";
 import { sha256Hex } from "../../src/sha256";
 import { addMember, createOrgAs, signUp, type DashboardUser } from "../helpers/auth";
 import { auditEvent } from "../helpers/events";
@@ -276,7 +276,7 @@ describe("members and invitations in the console", () => {
 describe("least privilege on the key page", () => {
   it("shows the scopes allowed requests exercised next to the granted ones, and narrows to them in one confirmed step", async () => {
     const key = await createKey({ org_id: org, name: "overgranted", scopes: ["content:read", "stories:read", "media:read"] });
-    await writeEvents(env.DB, [
+    await writeEvents(env, [
       auditEvent({ org_id: org, key_id: key.id, outcome: "allowed", required_scopes: ["content:read"] }),
       auditEvent({ org_id: org, key_id: key.id, outcome: "allowed", required_scopes: ["content:read"] }),
       auditEvent({ org_id: org, key_id: key.id, outcome: "denied", required_scopes: ["stories:write"] }),
@@ -324,7 +324,7 @@ describe("the keys table and overview", () => {
   it("filters keys by state and prefix, and shows each key's 24 h counts", async () => {
     const live = await createKey({ org_id: org, name: "table live", scopes: ["content:read"] });
     const expiring = await createKey({ org_id: org, name: "table expiring", scopes: ["content:read"], expires_at: new Date(Date.now() + 86_400_000).toISOString() });
-    await writeEvents(env.DB, [
+    await writeEvents(env, [
       auditEvent({ org_id: org, key_id: live.id, outcome: "allowed" }),
       auditEvent({ org_id: org, key_id: live.id, outcome: "denied", reason: "ip_not_allowed" }),
     ]);
@@ -344,7 +344,7 @@ describe("the keys table and overview", () => {
 
 describe("the audit explorer", () => {
   it("filters by outcome and links exports of the same filter to the streamed export", async () => {
-    await writeEvents(env.DB, [
+    await writeEvents(env, [
       auditEvent({ org_id: org, outcome: "denied", reason: "origin_not_allowed", path: "/explorer/denied" }),
       auditEvent({ org_id: org, outcome: "allowed", path: "/explorer/allowed" }),
     ]);
@@ -361,7 +361,7 @@ describe("the audit explorer", () => {
   });
 
   it("never shows another org's events, whatever the filter says", async () => {
-    await writeEvents(env.DB, [auditEvent({ org_id: otherOrg, path: "/org-b/secret-path" })]);
+    await writeEvents(env, [auditEvent({ org_id: otherOrg, path: "/org-b/secret-path" })]);
     const html = await (await page(`/${org}/audit?org_id=${otherOrg}`)).text();
     expect(html).not.toContain("/org-b/secret-path");
   });

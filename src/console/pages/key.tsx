@@ -29,7 +29,7 @@ export async function keyPage(c: ConsoleContext) {
   const [keyResult, denials, exercised] = await Promise.all([
     c.var.api.get<ListedKey>(`/keys/${encodeURIComponent(id)}`, { org_id: org }),
     c.var.api.get<{ groups: SummaryGroup[] }>("/audit/summary", { org_id: org, key_id: id, outcome: "denied", group_by: "reason", since }),
-    c.var.api.get<{ groups: SummaryGroup[] }>("/audit/summary", { org_id: org, key_id: id, outcome: "allowed", group_by: "required_scope", since }),
+    c.var.api.get<{ scope: string; requests: number }[]>("/audit/scopes", { org_id: org, key_id: id, since }),
   ]);
   const key = unwrap(keyResult);
   const chain = await rotationChain(c, key);
@@ -106,7 +106,11 @@ export async function keyPage(c: ConsoleContext) {
           <h2>Denials by reason, last 30 days</h2>
           <Denials groups={unwrap(denials).groups} />
         </section>
-        <LeastPrivilege granted={key.scopes} exercised={unwrap(exercised).groups} narrowAction={writable ? action("scopes") : undefined} />
+        <LeastPrivilege
+          granted={key.scopes}
+          exercised={unwrap(exercised).map((row) => ({ value: row.scope, count: row.requests }))}
+          narrowAction={writable ? action("scopes") : undefined}
+        />
       </div>
       {writable && (
         <section class="card" aria-labelledby="actions">

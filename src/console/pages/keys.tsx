@@ -35,8 +35,6 @@ export async function keysPage(c: ConsoleContext) {
       : unwrap(
           await c.var.api.get<{ points: SeriesPoint[] }>("/audit/series", {
             org_id: org,
-            interval: "hour",
-            by: "key",
             since,
             key_ids: keys.map((key) => key.id).join(","),
           }),

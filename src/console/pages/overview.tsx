@@ -3,7 +3,8 @@
  * @module
  * The overview of one org (optionally one project): traffic over the last hour, day or week,
  * the top denial reasons, the keys with most denials, and the keys that need attention (expiring
- * within 7 days, in report mode, stale). Seven admin API calls, run together, one D1 query each.
+ * within 7 days, in report mode, stale). Seven admin API calls, run together, one D1 query each;
+ * the traffic and denial panels read the audit rollups.
  */
 import { fillBuckets, TrafficChart, type Interval, type SeriesPoint } from "../charts";
 import type { ConsoleContext, ListedKey, ProjectItem, SummaryGroup } from "../context";
@@ -28,7 +29,7 @@ export async function overviewPage(c: ConsoleContext) {
   const scope = { org_id: org, project_id: projectId };
   const api = c.var.api;
   const [series, reasons, keysByDenials, expiring, report, stale, projects] = await Promise.all([
-    api.get<{ points: SeriesPoint[] }>("/audit/series", { ...scope, interval: range.interval, since }),
+    api.get<{ groups: (SummaryGroup & Omit<SeriesPoint, "t">)[] }>("/audit/summary", { ...scope, group_by: range.interval, since }),
     api.get<{ groups: SummaryGroup[] }>("/audit/summary", { ...scope, group_by: "reason", outcome: "denied", since }),
     api.get<{ groups: SummaryGroup[] }>("/audit/summary", { ...scope, group_by: "key", outcome: "denied", since }),
     api.get<ListedKey[]>("/keys", { ...scope, state: "expiring", limit: "10" }),
@@ -36,7 +37,8 @@ export async function overviewPage(c: ConsoleContext) {
     api.get<ListedKey[]>("/keys", { ...scope, state: "stale", limit: "10" }),
     api.get<ProjectItem[]>("/projects", { org_id: org, limit: "1000" }),
   ]);
-  const points = fillBuckets(unwrap(series).points, range.interval, Date.parse(since), now);
+  const buckets = unwrap(series).groups.map((group) => ({ ...group, t: group.value ?? "" }));
+  const points = fillBuckets(buckets, range.interval, Date.parse(since), now);
   return c.render(
     <>
       <h1>Overview</h1>
