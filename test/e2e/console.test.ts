@@ -138,7 +138,7 @@ describe("the console in a browser", () => {
     const [download] = await Promise.all([page.waitForEvent("download"), page.click("a:has-text('Export CSV')")]);
     const csv = readFileSync(await download.path(), "utf8");
     const [header, ...lines]: string[] = csv.trim().split("\r\n");
-    expect(header!.split(",")).toEqual(expect.arrayContaining(["id", "ts", "outcome", "path", "key_prefix"]));
+    expect(header!.split(",").map((cell) => cell.replaceAll('"', ""))).toEqual(expect.arrayContaining(["id", "ts", "outcome", "path", "key_prefix"]));
     expect(lines.length).toBeGreaterThanOrEqual(3);
     expect(lines.every((line) => line.includes("/api/v1/prompts"))).toBe(true);
     expect(csv).not.toContain(rawKey);
