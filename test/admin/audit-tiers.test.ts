@@ -226,3 +226,12 @@ describe("GET /_keygate/v1/audit/summary and key lists read rollups", () => {
     expect(foreign.data).toEqual([]);
   });
 });
+
+describe("audit filters beyond the indexed ones, over both tiers", () => {
+  it("applies field and scope filters to archived events exactly as to D1's", async () => {
+    const denied = events.filter((e) => e.outcome === "denied" && e.user_agent === "agent");
+    const { ids } = await allPages(`&user_agent=agent&reason=insufficient_scope&required_scope=content:read${range}`, 7);
+    expect(ids).toEqual(newestFirst(denied));
+    expect((await allPages(`&missing_scope=content:write${range}`, 50)).ids).toEqual([]);
+  });
+});
