@@ -71,6 +71,9 @@ async function setup(env: Bindings, count: number): Promise<Response> {
         revoked_at: null,
         rotated_from: null,
         rotated_to: null,
+        rotation_root_id: id,
+        rate_limits: [],
+        quota: null,
       },
     });
     keys.push({ id, prefix: keyPrefix(raw) });

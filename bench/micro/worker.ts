@@ -60,6 +60,9 @@ function makeFixtures() {
     not_before: null,
     expires_at: "2099-01-01T00:00:00.000Z",
     revoked_at: null,
+    rotation_root_id: "key_01JD3Q5K2M8Z4X7V9B1C3D5F7G",
+    rate_limits: [],
+    quota: null,
   };
   const kvEntryText = JSON.stringify({ cachedAt: 1_800_000_000_000, value: keyState });
   // The demo MCP route and a tools/list SSE reply of 50 tools (about 8 KB), half of them allowed.
