@@ -6,6 +6,7 @@
 import { Hono, type Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { parseWith } from "../admin/input";
+import { limitAttempts, USER_CODE_ATTEMPTS } from "../auth/attempts";
 import { listMemberships } from "../db/orgs";
 import { KeygateError } from "../errors";
 import { unauthorized } from "../gateway/challenge";
@@ -19,6 +20,12 @@ import { consentView, enterCodeView, explainError, outcomeView, pageHeaders } fr
 import { signedInUser, signInPage, type SignedInUser } from "./sign-in";
 
 export const deviceRoutes = new Hono<KeygateEnv>();
+
+/** User codes are short enough to guess: every lookup or decision naming one counts (SPEC: issue 10 item 8). */
+const limitUserCodeAttempts = limitAttempts("oauth-user-code", USER_CODE_ATTEMPTS);
+
+deviceRoutes.get("/device", async (c, next) => (c.req.query("user_code") === undefined ? next() : limitUserCodeAttempts(c, next)));
+deviceRoutes.post("/device", limitUserCodeAttempts);
 
 deviceRoutes.get("/device", async (c) => {
   const user = await signedInUser(c);

@@ -5,7 +5,7 @@
 import { env } from "cloudflare:test";
 import { Hono } from "hono";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { CREDENTIAL_ATTEMPTS, limitAttempts, pruneAttempts } from "../../src/auth/attempts";
+import { CREDENTIAL_ATTEMPTS, limitAttempts, pruneAttempts, USER_CODE_ATTEMPTS } from "../../src/auth/attempts";
 import { handleError } from "../../src/errors";
 import type { KeygateEnv } from "../../src/gateway/context";
 import { authPost, DASHBOARD_ORIGIN, randomClientIp, signUp } from "../helpers/auth";
@@ -116,5 +116,34 @@ describe("pruneAttempts (retention cron)", () => {
     await pruneAttempts(env.DB, now);
     const { results } = await env.DB.prepare("SELECT key FROM auth_attempts WHERE key IN ('old-test', 'recent-test')").all();
     expect(results).toEqual([{ key: "recent-test" }]);
+  });
+});
+
+describe("device flow user-code attempts", () => {
+  const lookUp = (user: { cookie: string }, code: string, ip: string) =>
+    call(`/_keygate/oauth/device?user_code=${code}`, { headers: { cookie: user.cookie, "cf-connecting-ip": ip } });
+
+  it(`refuses lookup ${USER_CODE_ATTEMPTS.max + 1} of one address within the window with 429, and counts decisions too`, async () => {
+    const user = await signUp();
+    const ip = randomClientIp();
+    for (let i = 0; i < USER_CODE_ATTEMPTS.max; i++) expect((await lookUp(user, `WXYZ-${1000 + i}`, ip)).status).toBe(200);
+    const refused = await lookUp(user, "WXYZ-2000", ip);
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers.get("retry-after"))).toBeGreaterThan(0);
+    expect(await json(refused)).toMatchObject({ code: "RATE_LIMITED", details: { violated_policies: ["oauth-user-code"] } });
+    const decision = await call("/_keygate/oauth/device", {
+      method: "POST",
+      headers: { "content-type": "application/json", origin: BASE, cookie: user.cookie, "cf-connecting-ip": ip },
+      body: JSON.stringify({ user_code: "WXYZ-2001", action: "approve" }),
+    });
+    expect(decision.status).toBe(429);
+  });
+
+  it("does not count the code-entry page itself or other addresses", async () => {
+    const user = await signUp();
+    const ip = randomClientIp();
+    for (let i = 0; i < USER_CODE_ATTEMPTS.max; i++) await lookUp(user, `WXYZ-${3000 + i}`, ip);
+    expect((await call("/_keygate/oauth/device", { headers: { cookie: user.cookie, "cf-connecting-ip": ip } })).status).toBe(200);
+    expect((await lookUp(user, "WXYZ-4000", randomClientIp())).status).toBe(200);
   });
 });

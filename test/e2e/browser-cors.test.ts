@@ -3,29 +3,14 @@
  * preflight is answered at the edge) and can read its 401 and 403 bodies; a page on an unlisted
  * origin cannot read anything. Chromium decides what the page sees, not hand-set headers.
  */
-import { readFileSync } from "node:fs";
-import { createServer } from "node:http";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { closeBrowser, closePage, launchBrowser } from "../helpers/browser.mjs";
-import { ROOT, startLocalWorker } from "../helpers/local-worker.mjs";
-
-/** A page origin served by a loopback server; every path answers an empty HTML page. */
-async function servePages() {
-  const server = createServer((_req: unknown, res: any) => {
-    res.writeHead(200, { "content-type": "text/html" });
-    res.end("<!doctype html><title>app</title>");
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const origin = `http://127.0.0.1:${server.address().port}`;
-  return { origin, close: () => new Promise((resolve) => server.close(resolve)) };
-}
+import { startLocalWorker } from "../helpers/local-worker.mjs";
+import { policyWithCorsOrigins, servePages } from "../helpers/pages.mjs";
 
 const listed = await servePages();
 const unlisted = await servePages();
-const policy = JSON.parse(readFileSync(join(ROOT, "policy.json"), "utf8"));
-policy.cors = { ...policy.cors, origins: [listed.origin] };
-const worker = await startLocalWorker({ bindings: { POLICY: JSON.stringify(policy) } });
+const worker = await startLocalWorker({ bindings: { POLICY: policyWithCorsOrigins([listed.origin]) } });
 let browser: any;
 let apiKey: string;
 

@@ -5,33 +5,16 @@
  * effect at once; a page on an unlisted origin cannot make the session act (CSRF). Chromium
  * decides which cookies and Origin headers go out, not hand-set headers.
  */
-import { readFileSync } from "node:fs";
-import { createServer } from "node:http";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { closeBrowser, closePage, launchBrowser } from "../helpers/browser.mjs";
-import { ROOT, startLocalWorker } from "../helpers/local-worker.mjs";
+import { startLocalWorker } from "../helpers/local-worker.mjs";
+import { policyWithCorsOrigins, servePages } from "../helpers/pages.mjs";
 
 const PASSWORD = "correct horse battery staple";
 
-/** A page origin served by a loopback server; `/form` holds a form POSTing to `action`. */
-async function servePages() {
-  const server = createServer((req: any, res: any) => {
-    const url = new URL(req.url, "http://pages");
-    res.writeHead(200, { "content-type": "text/html" });
-    const action = url.searchParams.get("action");
-    res.end(action ? `<!doctype html><form method="post" action="${action}"><button>go</button></form>` : "<!doctype html><title>app</title>");
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const origin = `http://127.0.0.1:${server.address().port}`;
-  return { origin, close: () => new Promise((resolve) => server.close(resolve)) };
-}
-
 const listed = await servePages();
 const unlisted = await servePages();
-const policy = JSON.parse(readFileSync(join(ROOT, "policy.json"), "utf8"));
-policy.cors = { ...policy.cors, origins: [listed.origin] };
-const worker = await startLocalWorker({ bindings: { POLICY: JSON.stringify(policy) } });
+const worker = await startLocalWorker({ bindings: { POLICY: policyWithCorsOrigins([listed.origin]) } });
 let browser: any;
 let email: string;
 let orgId: string;

@@ -2,7 +2,7 @@
  * The OAuth device flow through the Worker, as a CLI and a browser would drive it.
  */
 import { expect } from "vitest";
-import type { DashboardUser } from "./auth";
+import { randomClientIp, type DashboardUser } from "./auth";
 import { BASE, call, json } from "./worker";
 
 export const CLIENT_ID = "keygate-cli";
@@ -50,7 +50,8 @@ export function refresh(refreshToken: string): Promise<Response> {
 
 /** The signed-in user's JSON decision, from a page of the Worker's own origin. */
 export function decide(user: DashboardUser, userCode: string, action: "approve" | "deny", orgId?: string, origin: string | null = BASE): Promise<Response> {
-  const headers: Record<string, string> = { "content-type": "application/json", cookie: user.cookie };
+  // A fresh client address per decision: the user-code attempt limit counts per address.
+  const headers: Record<string, string> = { "content-type": "application/json", cookie: user.cookie, "cf-connecting-ip": randomClientIp() };
   if (origin !== null) headers.origin = origin;
   const body = JSON.stringify({ user_code: userCode, action, ...(orgId && { org_id: orgId }) });
   return call("/_keygate/oauth/device", { method: "POST", headers, body });
@@ -86,7 +87,7 @@ export function formTokenOf(page: string): string {
 
 /** The device page's consent form for `userCode` as `user` sees it, and its form token. */
 export async function deviceConsentToken(user: DashboardUser, userCode: string): Promise<string> {
-  const res = await call(`/_keygate/oauth/device?user_code=${encodeURIComponent(userCode)}`, { headers: { cookie: user.cookie } });
+  const res = await call(`/_keygate/oauth/device?user_code=${encodeURIComponent(userCode)}`, { headers: { cookie: user.cookie, "cf-connecting-ip": randomClientIp() } });
   return formTokenOf(await res.text());
 }
 

@@ -3,7 +3,7 @@
  * role allowance, escaping of everything the client chose, and browser form decisions.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { addMember, createOrgAs, type DashboardUser, signUp } from "../helpers/auth";
+import { addMember, createOrgAs, type DashboardUser, randomClientIp, signUp } from "../helpers/auth";
 import { deviceConsentToken, pollToken, requestDeviceCode } from "../helpers/oauth";
 import { BASE, call } from "../helpers/worker";
 
@@ -20,7 +20,8 @@ beforeAll(async () => {
 
 function page(userCode: string | undefined, user?: DashboardUser): Promise<Response> {
   const query = userCode === undefined ? "" : `?user_code=${encodeURIComponent(userCode)}`;
-  return call(`/_keygate/oauth/device${query}`, { headers: user ? { cookie: user.cookie } : {} });
+  // Each from its own address: user-code lookups are limited per address (test/auth/attempts.test.ts).
+  return call(`/_keygate/oauth/device${query}`, { headers: { "cf-connecting-ip": randomClientIp(), ...(user && { cookie: user.cookie }) } });
 }
 
 describe("GET /_keygate/oauth/device", () => {
@@ -92,7 +93,7 @@ describe("POST /_keygate/oauth/device (browser form)", () => {
   function submit(user: DashboardUser, fields: Record<string, string>, headers: Record<string, string> = { origin: BASE }): Promise<Response> {
     return call("/_keygate/oauth/device", {
       method: "POST",
-      headers: { "content-type": "application/x-www-form-urlencoded", cookie: user.cookie, ...headers },
+      headers: { "content-type": "application/x-www-form-urlencoded", cookie: user.cookie, "cf-connecting-ip": randomClientIp(), ...headers },
       body: new URLSearchParams(fields).toString(),
     });
   }
