@@ -5,7 +5,7 @@
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import { writeEvents } from "../../src/audit/store";
 import { sha256Hex } from "../../src/sha256";
-import { addMember, createOrgAs, signUp, type DashboardUser } from "../helpers/auth";
+import { addMember, authPost, createOrgAs, signUp, type DashboardUser } from "../helpers/auth";
 import { auditEvent } from "../helpers/events";
 import { BASE, call, createKey, createProject, env } from "../helpers/worker";
 
@@ -228,6 +228,18 @@ describe("key actions in the console", () => {
     expect((await post(`/${org}/keys/${key.id}/enforce`, { confirmed: "yes" })).status).toBe(303);
     expect((await keyRow(key.id))?.restrictions_mode).toBe("enforce");
     expect(await adminEvent("key.update", key.id)).toMatchObject({ caller: "session", org_id: org });
+  });
+
+  it("acts on the key of the org in the URL, also when the user's active org is another one", async () => {
+    const both = await signUp("Two Orgs");
+    const first = await createOrgAs(both, "First");
+    const active = await createOrgAs(both, "Active");
+    expect((await authPost("/organization/set-active", { organizationId: active }, both.cookie)).status).toBe(200);
+    const key = await createKey({ org_id: first, scopes: ["content:read", "stories:read"] });
+    expect((await post(`/${first}/keys/${key.id}/scopes`, { scopes: "content:read", confirmed: "yes" }, both)).status).toBe(303);
+    expect((await keyRow(key.id))?.scopes).toBe('["content:read"]');
+    expect((await post(`/${first}/keys/${key.id}/revoke`, { confirmed: "yes" }, both)).status).toBe(303);
+    expect((await keyRow(key.id))?.revoked_at).not.toBeNull();
   });
 
   it("answers 404 for an action it does not know, and changes nothing", async () => {

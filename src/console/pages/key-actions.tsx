@@ -6,7 +6,7 @@
  * will change, whose button posts again with `confirmed=yes`), then it is one admin API call. A
  * raw key (create, rotate) is rendered once, on the answer to that POST, and never again.
  */
-import type { ApiResult, ConsoleApi } from "../api";
+import { queryString, type ApiResult, type ConsoleApi } from "../api";
 import type { ConsoleContext, ListedKey, ProjectItem, ScopeCatalog } from "../context";
 import { lines } from "../format";
 import { Notice } from "../layout";
@@ -28,7 +28,8 @@ const all = (form: Form, name: string): string[] => {
   return value === undefined ? [] : Array.isArray(value) ? value : [value];
 };
 const one = (form: Form, name: string): string => all(form, name)[0] ?? "";
-const keyPath = (key: ListedKey, rest = "") => `/keys/${encodeURIComponent(key.id)}${rest}`;
+// Names the key's org: a session otherwise acts for its active org, which may be another one.
+const keyPath = (key: ListedKey, rest = "") => `/keys/${encodeURIComponent(key.id)}${rest}${queryString({ org_id: key.org_id })}`;
 
 export const KEY_ACTIONS: Record<string, KeyAction> = {
   rotate: {
