@@ -7,7 +7,8 @@
  * - **Client ID metadata documents**: the `client_id` is an https URL, and the JSON document at it
  *   is the client's metadata (its `client_id` must be that URL). Fetched with care for SSRF: https
  *   only (http on loopback only while the Worker itself runs on loopback, i.e. local development and
- *   tests), no credentials or fragment in the URL, no IP literals, no redirects, at most
+ *   tests), no credentials or fragment in the URL, no IP literals or other names of loopback
+ *   (`*.localhost`, a trailing dot), no redirects, at most
  *   {@link MAX_DOCUMENT_BYTES} within {@link FETCH_TIMEOUT_MS}; cached like keys (KEY_CACHE_TTL_S),
  *   a failed fetch remembered briefly as an unknown client.
  *
@@ -46,6 +47,14 @@ export interface RegistrationResponse {
 
 function isLoopbackHost(hostname: string): boolean {
   return LOOPBACK_HOSTS.has(hostname) || /^127(?:\.\d{1,3}){3}$/.test(hostname);
+}
+
+/**
+ * Names that resolvers answer with a loopback address although they are not spelled as one:
+ * `*.localhost` (RFC 6761 §6.3) and fully qualified names with their trailing dot (`localhost.`).
+ */
+function isLocalName(hostname: string): boolean {
+  return hostname.endsWith(".") || hostname.endsWith(".localhost");
 }
 
 /** Whether `raw` may be a redirect URI: https, or http on a loopback host; no fragment. */
@@ -139,7 +148,7 @@ function metadataDocumentUrl(clientId: string, allowLoopbackHttp: boolean): URL 
   if (url.href !== clientId) return null;
   const loopback = isLoopbackHost(url.hostname);
   if (loopback) return allowLoopbackHttp ? url : null;
-  if (url.protocol !== "https:") return null;
+  if (url.protocol !== "https:" || isLocalName(url.hostname)) return null;
   const ipLiteral = url.hostname.startsWith("[") || /^\d+(?:\.\d+){3}$/.test(url.hostname);
   return ipLiteral ? null : url;
 }

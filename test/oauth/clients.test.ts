@@ -118,7 +118,7 @@ describe("client ID metadata documents", () => {
     }
   });
 
-  it("never fetches http, IP literal, credentialed, root-path or loopback client ids on a public gateway", async () => {
+  it("never fetches http, IP literal, credentialed, root-path, loopback or *.localhost client ids on a public gateway", async () => {
     const fetchSpy = vi.spyOn(globalThis, "fetch");
     for (const id of [
       "http://mcp-client.example/client.json",
@@ -128,6 +128,9 @@ describe("client ID metadata documents", () => {
       "https://mcp-client.example/",
       "http://127.0.0.1:9/client.json",
       "https://mcp-client.example/a/../client.json",
+      "https://metadata.localhost/client.json",
+      "https://localhost./client.json",
+      "https://mcp-client.example./client.json",
     ]) {
       expect((await consentPageFor(id)).status, id).toBe(400);
     }
