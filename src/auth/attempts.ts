@@ -29,6 +29,8 @@ export const CLIENT_ADDRESS = { ipAddressHeaders: ["cf-connecting-ip"] };
 export const CREDENTIAL_ATTEMPTS: AttemptRule = { window: 60, max: 5 };
 /** Entering a device flow user code, per client address. */
 export const USER_CODE_ATTEMPTS: AttemptRule = { window: 60, max: 10 };
+/** Dynamic client registration is open to anyone: without a limit, one address could fill D1 with clients. */
+export const CLIENT_REGISTRATIONS: AttemptRule = { window: 3600, max: 20 };
 
 type RateLimitStorage = NonNullable<NonNullable<BetterAuthOptions["rateLimit"]>["customStorage"]>;
 

@@ -20,6 +20,7 @@
 import { Hono } from "hono";
 import { cors } from "hono/cors";
 import { limitBody } from "../admin/input";
+import { CLIENT_REGISTRATIONS, limitAttempts } from "../auth/attempts";
 import { zodIssues } from "../errors";
 import { cacheContext } from "../gateway/cache-context";
 import { unauthorized } from "../gateway/challenge";
@@ -49,7 +50,7 @@ for (const path of ["/token", "/revoke", "/register", "/userinfo"]) oauthRoutes.
 oauthRoutes.route("/", authorizeRoutes);
 oauthRoutes.route("/", deviceRoutes);
 
-oauthRoutes.post("/register", async (c) => {
+oauthRoutes.post("/register", limitAttempts("oauth-register", CLIENT_REGISTRATIONS), async (c) => {
   const params = isFormRequest(c) ? null : await readParams(c);
   if (params === null) throw new OAuthError("invalid_client_metadata", "the body must be a JSON object (RFC 7591)");
   const parsed = ClientMetadataSchema.safeParse(params);

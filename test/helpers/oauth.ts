@@ -98,7 +98,7 @@ export const LOOPBACK_REDIRECT = "http://127.0.0.1:8765/callback";
 export async function registerClient(metadata: Record<string, unknown> = {}): Promise<string> {
   const res = await call("/_keygate/oauth/register", {
     method: "POST",
-    headers: { "content-type": "application/json" },
+    headers: { "content-type": "application/json", "cf-connecting-ip": randomClientIp() },
     body: JSON.stringify({ client_name: "Test MCP Client", redirect_uris: [LOOPBACK_REDIRECT], ...metadata }),
   });
   if (res.status !== 201) throw new Error(`register: ${res.status} ${await res.text()}`);

@@ -3,9 +3,9 @@
  * metadata documents (fetched with SSRF care, size and time limits, cached).
  */
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { createOrgAs, type DashboardUser, signUp } from "../helpers/auth";
+import { createOrgAs, type DashboardUser, randomClientIp, signUp } from "../helpers/auth";
 import { authorizeCode, authorizePage, exchangeCode, LOOPBACK_REDIRECT, pkcePair } from "../helpers/oauth";
-import { call, json } from "../helpers/worker";
+import { call, env, json } from "../helpers/worker";
 
 let owner: DashboardUser;
 let org: string;
@@ -19,8 +19,8 @@ afterEach(() => {
   vi.restoreAllMocks();
 });
 
-function register(body: unknown, type = "application/json"): Promise<Response> {
-  return call("/_keygate/oauth/register", { method: "POST", headers: { "content-type": type }, body: typeof body === "string" ? body : JSON.stringify(body) });
+function register(body: unknown, type = "application/json", ip = randomClientIp()): Promise<Response> {
+  return call("/_keygate/oauth/register", { method: "POST", headers: { "content-type": type, "cf-connecting-ip": ip }, body: typeof body === "string" ? body : JSON.stringify(body) });
 }
 
 async function expectRegistrationError(res: Response, error: string): Promise<void> {
@@ -53,6 +53,19 @@ describe("POST /_keygate/oauth/register (RFC 7591)", () => {
     }
     await expectRegistrationError(await register({ redirect_uris: [] }), "invalid_redirect_uri");
     await expectRegistrationError(await register({ redirect_uris: Array.from({ length: 11 }, (_, i) => `https://a.example/${i}`) }), "invalid_redirect_uri");
+  });
+
+  it("registers at most 20 clients an hour per client address: the 21st is 429 and stores nothing", async () => {
+    const ip = randomClientIp();
+    const metadata = { client_name: "Flood", redirect_uris: [LOOPBACK_REDIRECT] };
+    for (let i = 0; i < 20; i++) expect((await register(metadata, "application/json", ip)).status).toBe(201);
+    const before = await env.DB.prepare("SELECT count(*) AS n FROM oauth_clients").first<{ n: number }>();
+    const limited = await register(metadata, "application/json", ip);
+    expect(limited.status).toBe(429);
+    expect(Number(limited.headers.get("retry-after"))).toBeGreaterThan(0);
+    expect(await json(limited)).toMatchObject({ code: "RATE_LIMITED", details: { violated_policies: ["oauth-register"] } });
+    expect(await env.DB.prepare("SELECT count(*) AS n FROM oauth_clients").first<{ n: number }>()).toEqual(before);
+    expect((await register(metadata)).status).toBe(201);
   });
 
   it("refuses confidential clients and grants it does not support", async () => {
