@@ -83,7 +83,7 @@ function makeFixtures() {
     const required = mcpRules.requiredFor(kind, name);
     return required !== undefined && missingScopes(mcpGrants, required).length === 0;
   };
-  const listFilter = { shapes: [LIST_SHAPES["tools/list"]], id: 1, mayUse };
+  const listFilter = { shapes: [LIST_SHAPES["tools/list"]], mayUse };
   const jsonList = JSON.stringify({ jsonrpc: "2.0", id: 1, result: { tools } });
   return { mcpRules, mcpCall, mcpGrants, sseList, jsonList, listFilter, policy, REQUIRED, WILDCARD_50, grantsExact, grantsWildcard, IP_RULES, ipList, validKey, badChecksumKey, keyHeaders, kvEntryText };
 }

@@ -200,7 +200,8 @@ export function requestPathIssue(url: string): string | undefined {
  * @param request - The request, for `{header}`.
  * @param params - The matched route's decoded path parameters, for `{param}`.
  * @param url - The parsed request URL, for `{query}`: every parameter whose name normalizes to the
- *   locator (case, `[]`/`[n]` suffixes, surrounding spaces; see `normalizeQueryName`) is a value.
+ *   locator (case, `[]`/`[n]` suffixes, surrounding spaces; `;` separates like `&`; see
+ *   `queryValues`) is a value.
  * @returns The project id (`undefined` when the request names none), or a 400 issue when the
  *   request names two projects or an id outside `[A-Za-z0-9_-]{1,64}`.
  */
@@ -213,7 +214,7 @@ export function locateProject(
   if ("param" in locator) return projectIdAt(`params.${locator.param}`, params[locator.param]);
   if ("query" in locator) {
     const path = `query.${locator.query}`;
-    const values = queryValues(url.searchParams, locator.query);
+    const values = queryValues(url.search, locator.query);
     return values.length > 1 ? twoProjects(path) : projectIdAt(path, values[0]);
   }
   const path = `header.${locator.header}`;

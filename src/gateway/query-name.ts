@@ -21,12 +21,15 @@ export function normalizeQueryName(name: string): string {
 
 /**
  * Every value of the query parameters whose names normalize to `name`'s normal form, in order.
- * @example queryValues(new URLSearchParams("productId=a&ProductId[]=b"), "productId"); // ["a", "b"]
+ * `;` separates parameters as `&` does: Rack 2 (Rails) and other form parsers split on both, so
+ * `?x=1;productId=p` names a project there.
+ * @param search - the URL's raw query (`url.search`)
+ * @example queryValues("?productId=a&ProductId[]=b;productid=c", "productId"); // ["a", "b", "c"]
  */
-export function queryValues(params: URLSearchParams, name: string): string[] {
+export function queryValues(search: string, name: string): string[] {
   const wanted = normalizeQueryName(name);
   const values: string[] = [];
-  for (const [key, value] of params) {
+  for (const [key, value] of new URLSearchParams(search.replaceAll(";", "&"))) {
     if (normalizeQueryName(key) === wanted) values.push(value);
   }
   return values;

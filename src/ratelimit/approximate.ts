@@ -4,7 +4,9 @@
  * in fixed periods of 10 or 60 s, against one limit configured per binding. Every key gets its own
  * limit out of one binding by scaling: the binding's limit is {@link APPROXIMATE_SCALE}, and a
  * request counts `cost * ceil(SCALE / limit)` (the binding admits while its counter is below the
- * limit), which admits at most `limit` units per period and location, and never more.
+ * limit). The binding checks its counter before adding `delta`, so a request of several units
+ * first adds all but its last unit and is admitted only if the last one still fits: at most
+ * `limit` units per period and location, never more (a refused request's units still count).
  *
  * The binding tells only "allowed or not", so the remaining count in the headers is this isolate's
  * own tally: an upper bound of what is left. It fails open: an error lets the request through.
@@ -33,8 +35,7 @@ export async function checkApproximate(env: Bindings, counterId: string, limit: 
   const tally = tallies.get(tallyKey, now)?.value ?? 0;
   let allowed: boolean;
   try {
-    const outcome = await bindingFor(env, limit.window_s).limit({ key, delta: units * Math.ceil(APPROXIMATE_SCALE / limit.limit) });
-    allowed = outcome.success;
+    allowed = units <= limit.limit && (await admits(bindingFor(env, limit.window_s), key, units, Math.ceil(APPROXIMATE_SCALE / limit.limit)));
   } catch (error) {
     console.warn(JSON.stringify({ level: "warn", msg: "approximate rate limit unavailable: allowed", counter: counterId, error: String(error) }));
     allowed = true;
@@ -46,6 +47,12 @@ export async function checkApproximate(env: Bindings, counterId: string, limit: 
   const used = Math.min(limit.limit, tally + units);
   tallies.set(tallyKey, used, periodStart + periodMs, now);
   return { name: limit.name, allowed, used, remaining: limit.limit - used, resetMs };
+}
+
+/** Whether all `units` (each worth `unitDelta` of the binding's scale) fit under the binding's limit. */
+async function admits(binding: RateLimit, key: string, units: number, unitDelta: number): Promise<boolean> {
+  if (units > 1 && !(await binding.limit({ key, delta: (units - 1) * unitDelta })).success) return false;
+  return (await binding.limit({ key, delta: unitDelta })).success;
 }
 
 function bindingFor(env: Bindings, windowS: number): RateLimit {

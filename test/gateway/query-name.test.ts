@@ -74,8 +74,7 @@ describe("normalizeQueryName", () => {
 
 describe("queryValues", () => {
   it("collects the values of every spelling of the name, in order", () => {
-    const params = new URLSearchParams("productId=a&x=1&ProductId[]=b&%20productid%5B0%5D=c&productIds=d");
-    expect(queryValues(params, "productId")).toEqual(["a", "b", "c"]);
+    expect(queryValues("?productId=a&x=1&ProductId[]=b&%20productid%5B0%5D=c&productIds=d;productid=e", "productId")).toEqual(["a", "b", "c", "e"]);
   });
 });
 

@@ -50,7 +50,7 @@ export function checkMcpMessages(): MiddlewareHandler<KeygateEnv> {
       await next();
       markUntransformable(c.res);
       // A GET stream can resume an earlier POST's stream (Last-Event-ID), replaying a list result.
-      c.res = await filteredResponse(c.res, { shapes: ANY_LIST, mayUse });
+      c.res = await filteredResponse(c.res, { shapes: ANY_LIST, mayUse }, false);
       return;
     }
     const message = await readMessage(c);
@@ -61,7 +61,7 @@ export function checkMcpMessages(): MiddlewareHandler<KeygateEnv> {
     await next();
     markUntransformable(c.res);
     const shape = listShapeOf(message.method);
-    if (shape) c.res = await filteredResponse(c.res, { shapes: [shape], id: message.id, mayUse });
+    if (shape) c.res = await filteredResponse(c.res, { shapes: [shape], mayUse }, true);
   };
 }
 
@@ -117,17 +117,18 @@ function mayUseFor(c: Context<KeygateEnv>, rules: McpRules): MayUse {
 }
 
 /**
- * The origin's response with list results filtered: the one response to `filter.id` (SSE: that
- * event only), or with no id (streams that may replay any response) every list result in it. SSE
- * is never buffered.
+ * The origin's response with list results filtered: with `listAnswer` (a POST of a list request)
+ * its one list result, JSON or SSE (the SSE stream passes unexamined after it); otherwise (GET
+ * streams, which may replay any response) every list result of an SSE stream. SSE is never
+ * buffered.
  */
-async function filteredResponse(response: Response, filter: ListFilter): Promise<Response> {
+async function filteredResponse(response: Response, filter: ListFilter, listAnswer: boolean): Promise<Response> {
   const type = response.headers.get("content-type") ?? "";
   if (!response.body || !response.ok) return response;
   let body: BodyInit;
   if (SSE_TYPE.test(type)) {
-    body = response.body.pipeThrough(sseRewriter({ rewrite: (message) => filterListResponse(message, filter), once: filter.id !== undefined, maxEventBytes: MAX_MCP_RESPONSE_BYTES }));
-  } else if (filter.id !== undefined) {
+    body = response.body.pipeThrough(sseRewriter({ rewrite: (message) => filterListResponse(message, filter), once: listAnswer, maxEventBytes: MAX_MCP_RESPONSE_BYTES }));
+  } else if (listAnswer) {
     // Whatever its declared type: a lenient client might still read a list from it.
     body = await filteredJson(response.body, filter);
   } else {

@@ -70,6 +70,8 @@ export function parseMcpMessage(text: string): McpMessageParse {
   if (Array.isArray(body)) return invalid(null, JSON_RPC_ERRORS.invalidRequest, "JSON-RPC batches are not supported: send one message per request");
   if (!isObject(body)) return invalid(null, JSON_RPC_ERRORS.invalidRequest, "a JSON-RPC message is an object");
   const id = isId(body.id) ? body.id : null;
+  const misspelled = misspelledMember(body);
+  if (misspelled !== undefined) return invalid(id, JSON_RPC_ERRORS.invalidRequest, `the key "${misspelled.slice(0, 64)}" differs from a JSON-RPC or MCP member only in case`);
   if (body.jsonrpc !== "2.0") return invalid(id, JSON_RPC_ERRORS.invalidRequest, 'jsonrpc must be "2.0"');
   if (body.id !== undefined && !isId(body.id)) return invalid(null, JSON_RPC_ERRORS.invalidRequest, "id must be a string or a number");
   if (body.method === undefined) {
@@ -82,6 +84,28 @@ export function parseMcpMessage(text: string): McpMessageParse {
   const target = isObject(body.params) ? targetOf(body.params) : "params must be an object";
   if (typeof target === "string") return invalid(id, JSON_RPC_ERRORS.invalidParams, target);
   return { ok: true, message: { id, method: body.method, target } };
+}
+
+/**
+ * The members the gateway reads, per object: the message, its params and a completion's ref.
+ * Go's encoding/json matches keys case-insensitively (Unicode simple folding; the last match
+ * wins), so a Go origin would read `Name` or `paramſ` as `name` or `params`: a message with such a
+ * key could be checked as one call and run as another.
+ */
+const MESSAGE_MEMBERS = ["jsonrpc", "id", "method", "params", "result", "error"];
+const PARAMS_MEMBERS = ["name", "uri", "ref"];
+const REF_MEMBERS = ["type", "name", "uri"];
+
+/** The first key of the message, its params or their ref that folds to a member it does not spell exactly. */
+function misspelledMember(body: Record<string, unknown>): string | undefined {
+  const params = isObject(body.params) ? body.params : undefined;
+  const ref = params && isObject(params.ref) ? params.ref : undefined;
+  return misspelledIn(body, MESSAGE_MEMBERS) ?? (params && misspelledIn(params, PARAMS_MEMBERS)) ?? (ref && misspelledIn(ref, REF_MEMBERS));
+}
+
+function misspelledIn(object: Record<string, unknown>, members: readonly string[]): string | undefined {
+  // Upper then lower case folds what Go's simple folding does for these names (ſ to s, K to k).
+  return Object.keys(object).find((key) => !members.includes(key) && members.includes(key.toUpperCase().toLowerCase()));
 }
 
 function named(kind: McpTargetKind, field: "name" | "uri"): TargetOf {

@@ -4,7 +4,7 @@
  * `resources/templates/list` answer only what the caller may use. An entry the gateway cannot
  * name (not an object, no string name) is dropped: what it cannot check, it does not show.
  */
-import { isObject, type JsonRpcId } from "./jsonrpc";
+import { isObject } from "./jsonrpc";
 import type { McpTargetKind } from "./rules";
 
 /** Where a list result keeps its entries, and which field of an entry the policy names. */
@@ -29,12 +29,14 @@ export function listShapeOf(method: string | undefined): ListShape | undefined {
   return method !== undefined && Object.hasOwn(LIST_SHAPES, method) ? LIST_SHAPES[method as keyof typeof LIST_SHAPES] : undefined;
 }
 
-/** Which responses a filter applies to. */
+/**
+ * Which list results a filter looks for. Responses are not picked by id: the client chooses the
+ * id and origins may echo it normalized (a lone surrogate as U+FFFD), so an id match would let a
+ * list through unfiltered.
+ */
 export interface ListFilter {
   /** The shapes to look for in a result. */
   shapes: readonly ListShape[];
-  /** Only the response to this request id; any response when `undefined`. */
-  id?: JsonRpcId;
   mayUse: MayUse;
 }
 
@@ -45,7 +47,6 @@ export interface ListFilter {
  */
 export function filterListResponse(message: unknown, filter: ListFilter): unknown {
   if (!isObject(message) || !isObject(message.result)) return undefined;
-  if (filter.id !== undefined && message.id !== filter.id) return undefined;
   let result: Record<string, unknown> | undefined;
   for (const shape of filter.shapes) {
     const entries = message.result[shape.field];
