@@ -5,7 +5,6 @@
 import fc from "fast-check";
 import { describe, expect, it, vi } from "vitest";
 import { contentDigestOf } from "../../src/origin/content-digest";
-import type { KeygateIdentity } from "../../src/origin/identity";
 import { createMemoryReplayStore, type ReplayStore } from "../../src/origin/replay";
 import { Sha256 } from "../../src/origin/sha256-stream";
 import {
@@ -15,29 +14,9 @@ import {
   signKeygateRequest,
   verifyKeygateSignature,
 } from "../../src/origin/signature";
+import { identity, identityHeaders, NOW, PATH, SECRET } from "./fixtures";
 
-const SECRET = "keygate-test-secret";
-const NOW = 1_700_000_000;
-const PATH = "/api/v1/site/pages?productId=p1";
 const EMPTY_DIGEST = "sha-256=:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=:";
-
-const identity: KeygateIdentity = {
-  caller: "api_key",
-  keyId: "key_123",
-  orgId: "org_1",
-  projectId: "prj_1",
-  scopes: ["content:read", "stories:read"],
-  requestId: "req_1",
-};
-
-const identityHeaders = {
-  "x-keygate-caller": "api_key",
-  "x-keygate-key-id": "key_123",
-  "x-keygate-org-id": "org_1",
-  "x-keygate-project-id": "prj_1",
-  "x-keygate-scopes": "content:read stories:read",
-  "x-keygate-request-id": "req_1",
-};
 
 interface Options {
   method?: string;

@@ -7,28 +7,8 @@ import {
   TIMESTAMP_HEADER,
   verifyKeygateSignature,
 } from "../../src/origin/signature";
+import { identity, identityHeaders, NOW, PATH, SECRET } from "./fixtures";
 
-const SECRET = "keygate-test-secret";
-const NOW = 1_700_000_000;
-const PATH = "/api/v1/site/pages?productId=p1";
-
-const identity: KeygateIdentity = {
-  caller: "api_key",
-  keyId: "key_123",
-  orgId: "org_1",
-  projectId: "prj_1",
-  scopes: ["content:read", "stories:read"],
-  requestId: "req_1",
-};
-
-const identityHeaders = {
-  "x-keygate-caller": "api_key",
-  "x-keygate-key-id": "key_123",
-  "x-keygate-org-id": "org_1",
-  "x-keygate-project-id": "prj_1",
-  "x-keygate-scopes": "content:read stories:read",
-  "x-keygate-request-id": "req_1",
-};
 
 async function signedRequest(
   options: { secret?: string; timestamp?: number; method?: string; path?: string; headers?: Record<string, string> } = {},
