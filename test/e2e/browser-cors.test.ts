@@ -4,7 +4,7 @@
  * origin cannot read anything. Chromium decides what the page sees, not hand-set headers.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { closeBrowser, closePage, launchBrowser } from "../helpers/browser.mjs";
+import { closeBrowser, closePage, fetchInPage, launchBrowser } from "../helpers/browser.mjs";
 import { startLocalWorker } from "../helpers/local-worker.mjs";
 import { policyWithCorsOrigins, servePages } from "../helpers/pages.mjs";
 
@@ -30,28 +30,12 @@ afterAll(async () => {
   await unlisted.close();
 });
 
-interface PageResult {
-  status?: number;
-  body?: string;
-  error?: string;
-}
-
 /** Runs `fetch` inside a page of `origin` and returns what the page could read. */
-async function fetchFromPage(origin: string, path: string, init: { method?: string; headers?: Record<string, string> }): Promise<PageResult> {
+async function fetchFromPage(origin: string, path: string, init: { method?: string; headers?: Record<string, string> }): Promise<{ status?: number; body?: string; error?: string }> {
   const page = await browser.newPage();
   try {
     await page.goto(`${origin}/`);
-    return await page.evaluate(
-      async ({ url, init }: { url: string; init: RequestInit }) => {
-        try {
-          const res = await fetch(url, init);
-          return { status: res.status, body: await res.text() };
-        } catch (error) {
-          return { error: String(error) };
-        }
-      },
-      { url: `${worker.url}${path}`, init },
-    );
+    return await fetchInPage(page, `${worker.url}${path}`, init);
   } finally {
     await closePage(page);
   }

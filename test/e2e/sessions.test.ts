@@ -6,7 +6,7 @@
  * decides which cookies and Origin headers go out, not hand-set headers.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { closeBrowser, closePage, launchBrowser } from "../helpers/browser.mjs";
+import { closeBrowser, closePage, launchBrowser, fetchInPage as pageFetch } from "../helpers/browser.mjs";
 import { startLocalWorker } from "../helpers/local-worker.mjs";
 import { policyWithCorsOrigins, servePages } from "../helpers/pages.mjs";
 
@@ -46,27 +46,9 @@ afterAll(async () => {
   await unlisted.close();
 });
 
-interface PageResult {
-  status?: number;
-  body?: string;
-  error?: string;
-}
-
 /** Runs `fetch(workerUrl + path, init)` with credentials inside `page` and returns what the page could read. */
-function fetchInPage(page: any, path: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<PageResult> {
-  return page.evaluate(
-    async ({ url, init }: { url: string; init: Record<string, unknown> }) => {
-      // A browser's RequestInit; the typecheck knows workerd's, which has no `credentials`.
-      const options: Record<string, unknown> = { ...init, credentials: "include" };
-      try {
-        const res = await fetch(url, options as RequestInit);
-        return { status: res.status, body: await res.text() };
-      } catch (error) {
-        return { error: String(error) };
-      }
-    },
-    { url: `${worker.url}${path}`, init },
-  );
+function fetchInPage(page: any, path: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<{ status?: number; body?: string; error?: string }> {
+  return pageFetch(page, `${worker.url}${path}`, { ...init, credentials: "include" });
 }
 
 const signIn = (page: any, as = email) =>

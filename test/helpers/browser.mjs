@@ -39,3 +39,22 @@ export async function closePage(page) {
 export async function closeBrowser(browser) {
   await Promise.race([browser.close(), new Promise((resolve) => setTimeout(resolve, 10_000))]).catch(() => {});
 }
+
+/**
+ * Runs `fetch(url, init)` inside `page`, as the page's own script would, and returns what the page
+ * could read: `{ status, body }`, or `{ error }` when the browser refused (CORS, network).
+ * `init` is a browser RequestInit (`credentials: "include"` sends the page's cookies).
+ */
+export function fetchInPage(page, url, init = {}) {
+  return page.evaluate(
+    async ({ url, init }) => {
+      try {
+        const res = await fetch(url, init);
+        return { status: res.status, body: await res.text() };
+      } catch (error) {
+        return { error: String(error) };
+      }
+    },
+    { url, init },
+  );
+}
