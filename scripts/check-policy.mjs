@@ -2,7 +2,7 @@
 /**
  * Deploy check (`npm run check:policy`, run by `npm run deploy` before `wrangler deploy`):
  * validates the policy with the very compiler the Worker uses (`loadPolicy`/`compilePolicy` in
- * src/gateway/policy.ts), so a policy that would answer every request with 500 POLICY_INVALID
+ * src/policy/compile.ts), so a policy that would answer every request with 500 POLICY_INVALID
  * never ships.
  *
  * Checks `POLICY` from the environment when it is set and non-empty (exactly as the Worker reads
@@ -53,7 +53,7 @@ async function main() {
   return 0;
 }
 
-/** Bundles src/gateway/policy.ts (with policy.json, hono and zod) and imports it. */
+/** Bundles src/policy/compile.ts (with policy.json, hono and zod) and imports it. */
 async function loadCompiler() {
   let esbuild;
   try {
@@ -66,7 +66,7 @@ async function loadCompiler() {
   try {
     await esbuild.build({
       stdin: {
-        contents: 'export { compilePolicy, loadPolicy } from "./src/gateway/policy.ts";',
+        contents: 'export { compilePolicy, loadPolicy } from "./src/policy/compile.ts";',
         resolveDir: root,
         sourcefile: "check-policy-entry.ts",
         loader: "ts",
@@ -80,7 +80,7 @@ async function loadCompiler() {
       tsconfig: join(root, "tsconfig.json"),
     }).catch((error) => {
       const messages = error.errors ? esbuild.formatMessagesSync(error.errors, { kind: "error" }).join("") : String(error);
-      throw new Error(`could not bundle src/gateway/policy.ts:\n${messages}`);
+      throw new Error(`could not bundle src/policy/compile.ts:\n${messages}`);
     });
     return await import(pathToFileURL(outfile).href);
   } finally {

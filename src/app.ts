@@ -17,9 +17,9 @@ import { authorizationServerMetadataRoutes } from "./oauth/metadata";
 import { oauthRoutes } from "./oauth/routes";
 import { gateway } from "./gateway";
 import { protectedResourceRoutes } from "./gateway/mcp/discovery";
-import { PROTECTED_RESOURCE_PREFIX } from "./gateway/mcp/resource";
-import type { KeygateEnv } from "./gateway/context";
-import { assignRequestId } from "./request-id";
+import { PROTECTED_RESOURCE_PREFIX } from "./policy/mcp-resource";
+import type { KeygateEnv } from "./http/context";
+import { assignRequestId } from "./http/request-id";
 
 export const app = new Hono<KeygateEnv>();
 

@@ -2,7 +2,8 @@
  * @module
  * Worker bindings and the configuration derived from them once per isolate.
  */
-import { oncePer } from "./memo";
+import type { KeyEnv } from "./core/api-key";
+import { oncePer } from "./core/memo";
 import type { AuditMessage } from "./schemas/audit-event";
 
 /**
@@ -44,8 +45,6 @@ export interface Bindings extends Omit<Env, "AUDIT_QUEUE" | "KEY_ENV" | "KEY_CAC
   /** `off`: signed-in users cannot create orgs (only ADMIN_TOKEN can). */
   USER_ORGS?: string;
 }
-
-export type KeyEnv = "live" | "test";
 
 export type SignupMode = "open" | "invite" | "closed";
 

@@ -6,7 +6,7 @@ import type { ErrorHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { ZodError } from "zod";
-import { isD1Outage } from "./db/outage";
+import { isD1Outage } from "./core/d1-outage";
 
 export type ErrorCode =
   | "BAD_REQUEST"

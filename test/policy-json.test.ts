@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import policyJson from "../policy.json";
-import { compilePolicy } from "../src/gateway/policy";
+import { compilePolicy } from "../src/policy/compile";
 
 const STORIES_PLATFORM = [
   "projects:read",

@@ -23,8 +23,8 @@ import { consumeAuditBatch } from "../../src/consumer/audit-consumer";
 import { insertKey } from "../../src/db/keys";
 import { insertOrg } from "../../src/db/orgs";
 import type { Bindings } from "../../src/env";
-import { generateApiKey, hashApiKey, keyPrefix } from "../../src/gateway/api-key";
-import { newId } from "../../src/ids";
+import { generateApiKey, hashApiKey, keyPrefix } from "../../src/core/api-key";
+import { newId } from "../../src/core/ids";
 import { AUDIT_EVENT_COLUMNS, type AuditEvent } from "../../src/schemas/audit-event";
 
 const MAX_EVENTS = 100_000;

@@ -8,15 +8,16 @@
  * `noop` loop run with the same `n`. Every op folds its results into a sink returned in the body,
  * so V8 cannot drop the work.
  */
-import { compileKey, type KeyState } from "../../src/gateway/active-key";
-import { generateApiKey, hashApiKey, parseApiKey } from "../../src/gateway/api-key";
-import { readCredential } from "../../src/gateway/credentials";
-import { compileIpAllowlist, isIpAllowed } from "../../src/gateway/network";
-import { loadPolicy, requestPathIssue } from "../../src/gateway/policy";
-import { compileGrants, missingScopes } from "../../src/gateway/scopes";
+import { compileKey, type KeyState } from "../../src/caller/active-key";
+import { generateApiKey, hashApiKey, parseApiKey } from "../../src/core/api-key";
+import { readCredential } from "../../src/http/read-credential";
+import { compileIpAllowlist, isIpAllowed } from "../../src/core/ip";
+import { loadPolicy } from "../../src/policy/compile";
+import { requestPathIssue } from "../../src/policy/match";
+import { compileGrants, missingScopes } from "../../src/core/scopes";
 import { KeygateError } from "../../src/errors";
 import { MemoryCache } from "../../src/cache/memory";
-import { newId } from "../../src/ids";
+import { newId } from "../../src/core/ids";
 import { parseMcpMessage } from "../../src/gateway/mcp/jsonrpc";
 import { filterListResponse, LIST_SHAPES } from "../../src/gateway/mcp/lists";
 import { sseRewriter } from "../../src/gateway/mcp/sse";

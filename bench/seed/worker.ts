@@ -19,8 +19,8 @@
  */
 import { findKeyById, insertKey } from "../../src/db/keys";
 import type { Bindings } from "../../src/env";
-import { generateApiKey, hashApiKey, keyPrefix } from "../../src/gateway/api-key";
-import { newId } from "../../src/ids";
+import { generateApiKey, hashApiKey, keyPrefix } from "../../src/core/api-key";
+import { newId } from "../../src/core/ids";
 
 const MAX_COUNT = 50_000;
 const CHUNK = 250;

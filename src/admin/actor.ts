@@ -6,9 +6,10 @@
  */
 import type { Context } from "hono";
 import { KeygateError } from "../errors";
-import type { AdminChange, KeygateEnv } from "../gateway/context";
-import { principalOf, type Principal } from "../gateway/principal";
-import { exceedingScopes } from "../gateway/scopes";
+import type { AdminChange, KeygateEnv } from "../http/context";
+import { principalOf } from "../caller/caller";
+import type { Principal } from "../caller/principal";
+import { exceedingScopes } from "../core/scopes";
 
 export function notFound(): KeygateError {
   return new KeygateError("NOT_FOUND", "not found");

@@ -14,13 +14,13 @@ import { auditDb } from "../db/audit-db";
 import type { AuditFilter } from "../db/audit";
 import { exercisedScopes, MINUTE_ROLLUP_DAYS, ROLLUP_GROUPS, summarizeRollups, type RollupGroup } from "../db/audit-rollups";
 import { keySeries } from "../db/audit-key-series";
-import type { KeygateEnv } from "../gateway/context";
-import { requireScopes } from "../gateway/require-scopes";
+import type { KeygateEnv } from "../http/context";
+import { requireScopes } from "../checks/require-scopes";
 import { ADMIN_ACTIONS, CALLERS, OUTCOMES } from "../schemas/audit-event";
 import { OrgIdSchema, ProjectIdSchema, TimestampSchema } from "../schemas/key";
 import { actingOrg, actingProject } from "./actor";
 import { exportStream } from "./audit-export";
-import { readQuery } from "./input";
+import { readQuery } from "../http/input";
 import { encodeCursor, page, PageQuerySchema } from "./pagination";
 
 const DAY_MS = 86_400_000;

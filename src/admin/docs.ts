@@ -6,7 +6,7 @@
  */
 import { Hono } from "hono";
 import { html, raw } from "hono/html";
-import type { KeygateEnv } from "../gateway/context";
+import type { KeygateEnv } from "../http/context";
 import { buildOpenApiDocument } from "./openapi";
 
 const STYLE = `body{font:15px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#1a1a1a}

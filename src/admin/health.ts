@@ -7,8 +7,8 @@
 import { Hono } from "hono";
 import { configProblems, getConfig } from "../env";
 import { KeygateError } from "../errors";
-import type { KeygateEnv } from "../gateway/context";
-import { loadPolicy } from "../gateway/policy";
+import type { KeygateEnv } from "../http/context";
+import { loadPolicy } from "../policy/compile";
 import pkg from "../../package.json";
 
 const PROBE_INTERVAL_MS = 5_000;

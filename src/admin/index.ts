@@ -8,13 +8,13 @@
  */
 import { Hono } from "hono";
 import { auditRequests } from "../audit/record";
-import type { KeygateEnv } from "../gateway/context";
-import { checkSessionOrigin } from "../gateway/check-session-origin";
-import { checkKeyRestrictions } from "../gateway/restrictions";
-import { resolveCaller } from "../gateway/resolve-caller";
+import type { KeygateEnv } from "../http/context";
+import { checkSessionOrigin } from "../checks/check-session-origin";
+import { checkKeyRestrictions } from "../checks/restrictions";
+import { resolveCaller } from "../checks/resolve-caller";
 import { notFound } from "./actor";
 import { audit } from "./audit";
-import { limitBody } from "./input";
+import { limitBody } from "../http/input";
 import { keys } from "./keys";
 import { openapi } from "./openapi";
 import { orgPeople } from "./members";

@@ -10,15 +10,15 @@ import { countRequestsByKey } from "../db/audit-rollups";
 import { findKeyById, insertKey, listKeys, revokeKey, rotateKey, updateKey, type KeyChanges, type StoredKey } from "../db/keys";
 import { orgExists, projectExists } from "../db/orgs";
 import { getConfig } from "../env";
-import { KeygateError, type Issue } from "../errors";
-import { keyCache } from "../gateway/active-key";
-import { generateApiKey, hashApiKey, keyPrefix } from "../gateway/api-key";
-import { isIpRuleWithin, isOriginRuleWithin } from "../gateway/network";
-import type { AdminChange, KeygateEnv } from "../gateway/context";
-import { loadPolicy } from "../gateway/policy";
-import { requireScopes } from "../gateway/require-scopes";
-import { catalogIssues, compileGrants, exceedingScopes, expandPreset, normalizeScopes } from "../gateway/scopes";
-import { newId } from "../ids";
+import { KeygateError } from "../errors";
+import { keyCache } from "../credentials/key-cache";
+import { generateApiKey, hashApiKey, keyPrefix } from "../core/api-key";
+import { creatorProject, earliest, expiryIssue, restrictionIssues } from "../caller/key-minting";
+import type { AdminChange, KeygateEnv } from "../http/context";
+import { loadPolicy } from "../policy/compile";
+import { requireScopes } from "../checks/require-scopes";
+import { catalogIssues, compileGrants, exceedingScopes, expandPreset, normalizeScopes } from "../core/scopes";
+import { newId } from "../core/ids";
 import {
   CreateKeyInputSchema,
   OrgIdSchema,
@@ -35,7 +35,7 @@ import type { AdminAction } from "../schemas/audit-event";
 import { KeyStateSchema } from "../schemas/key-state";
 import { ScopeOrWildcardSchema } from "../schemas/scope";
 import { actingOrg, actingProject, assertCovers, callerPrincipal, fieldChanges, canSeeProject, notFound, recordChange } from "./actor";
-import { readJson, readQuery } from "./input";
+import { readJson, readQuery } from "../http/input";
 import { page, PageQuerySchema } from "./pagination";
 
 export const keys = new Hono<KeygateEnv>();
@@ -264,20 +264,14 @@ function assertGrantable(c: Context<KeygateEnv>, scopes: readonly string[], path
   assertCovers(c, scopes);
 }
 
-/**
- * A key caller's IP and Origin restrictions bind what it creates, changes or rotates: every rule
- * must lie within its own, and an empty list (anywhere) is wider than any non-empty one.
- */
 function assertRestrictionsWithinCaller(c: Context<KeygateEnv>, ips: readonly string[], origins: readonly string[]): void {
-  const principal = callerPrincipal(c);
-  if (!principal) return;
-  const issues: Issue[] = [];
-  const wider = (path: string, what: string) => issues.push({ path, message: `${what} is wider than the caller's own ${path}` });
-  if (ips.length === 0 && principal.ipRules.length > 0) wider("allowed_ips", "an empty list");
-  for (const rule of ips) if (!isIpRuleWithin(principal.ips, rule)) wider("allowed_ips", `"${rule}"`);
-  if (origins.length === 0 && principal.originRules.length > 0) wider("allowed_origins", "an empty list");
-  for (const rule of origins) if (!isOriginRuleWithin(principal.origins, rule)) wider("allowed_origins", `"${rule}"`);
+  const issues = restrictionIssues(callerPrincipal(c), ips, origins);
   if (issues.length > 0) throw KeygateError.badRequest(issues);
+}
+
+function assertWithinCreatorExpiry(c: Context<KeygateEnv>, expiresAt: string | null): void {
+  const issue = expiryIssue(callerPrincipal(c), expiresAt);
+  if (issue) throw KeygateError.badRequest([issue]);
 }
 
 /** A key's limits after `changes` (a field left out keeps the key's own). */
@@ -292,32 +286,9 @@ function assertLimitsWithin(limits: Limits, parent: Limits | undefined): void {
   if (issues.length > 0) throw KeygateError.badRequest(issues);
 }
 
-/** The earlier of an ISO expiry (null: never) and an epoch-ms limit (null: none). */
-function earliest(expiresAt: string | null, limitMs: number | null): string | null {
-  if (limitMs === null) return expiresAt;
-  if (expiresAt === null || Date.parse(expiresAt) > limitMs) return new Date(limitMs).toISOString();
-  return expiresAt;
-}
-
 function assertReportModeAllowed(c: Context<KeygateEnv>, mode: string | undefined): void {
   if (mode === "report" && callerPrincipal(c)) {
     throw KeygateError.badRequest([{ path: "restrictions_mode", message: "only ADMIN_TOKEN may set report mode" }]);
-  }
-}
-
-/** A child key inherits its creator's project binding. */
-function creatorProject(bound: string | null, requested: string | undefined): string | null {
-  if (bound === null) return requested ?? null;
-  if (requested !== undefined && requested !== bound) throw new KeygateError("FORBIDDEN", "project_mismatch");
-  return bound;
-}
-
-/** A key caller never makes a key that outlives itself. */
-function assertWithinCreatorExpiry(c: Context<KeygateEnv>, expiresAt: string | null): void {
-  const limit = callerPrincipal(c)?.expiresAt ?? null;
-  if (limit === null) return;
-  if (expiresAt === null || Date.parse(expiresAt) > limit) {
-    throw KeygateError.badRequest([{ path: "expires_at", message: `must not be after the caller's own expiry ${new Date(limit).toISOString()}` }]);
   }
 }
 

@@ -10,10 +10,10 @@ import { z } from "zod";
 import { insertInvitation, listMembers, type InvitationRecord } from "../db/members";
 import { orgExists } from "../db/orgs";
 import { KeygateError } from "../errors";
-import type { KeygateEnv } from "../gateway/context";
-import { newId } from "../ids";
+import type { KeygateEnv } from "../http/context";
+import { newId } from "../core/ids";
 import { fieldChanges, notFound, recordChange } from "./actor";
-import { readJson } from "./input";
+import { readJson } from "../http/input";
 import { MANAGING_ROLES } from "./session-role";
 
 /** better-auth's default: an invitation may be accepted for 48 hours. */

@@ -7,10 +7,10 @@
  */
 import { Hono } from "hono";
 import { z } from "zod";
-import type { KeygateEnv } from "../gateway/context";
+import type { KeygateEnv } from "../http/context";
 import { AuditEventSchema } from "../schemas/audit-event";
 import { CreateKeyInputSchema, KeyRecordSchema, KeyUsageSchema, RotateKeyInputSchema, UpdateKeyInputSchema } from "../schemas/key";
-import type { KeygateScope } from "../schemas/scope";
+import type { KeygateScope } from "../core/scope-grammar";
 import pkg from "../../package.json";
 import { ROLLUP_GROUPS } from "../db/audit-rollups";
 import { AuditQuerySchema, ScopesQuerySchema, SeriesQuerySchema, SummaryQuerySchema } from "./audit";

@@ -6,13 +6,13 @@ import { Hono, type MiddlewareHandler } from "hono";
 import { z } from "zod";
 import { insertOrg, insertProject, listMemberships, listOrgs, listProjects, orgExists, projectPosition } from "../db/orgs";
 import { KeygateError } from "../errors";
-import type { KeygateEnv } from "../gateway/context";
-import { projectCache, projectCacheId } from "../gateway/active-key";
-import { requireScopes } from "../gateway/require-scopes";
-import { newId } from "../ids";
+import type { KeygateEnv } from "../http/context";
+import { projectCache, projectCacheId } from "../credentials/key-cache";
+import { requireScopes } from "../checks/require-scopes";
+import { newId } from "../core/ids";
 import { NameSchema, OrgIdSchema, ProjectIdSchema } from "../schemas/key";
 import { actingOrg, actingProject, callerPrincipal, fieldChanges, notFound, recordChange } from "./actor";
-import { readJson, readQuery } from "./input";
+import { readJson, readQuery } from "../http/input";
 import { page, PageQuerySchema } from "./pagination";
 
 export const CreateOrgInputSchema = z.strictObject({ name: NameSchema });

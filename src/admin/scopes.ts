@@ -4,9 +4,9 @@
  * Keygate's own admin scopes.
  */
 import { Hono } from "hono";
-import type { KeygateEnv } from "../gateway/context";
-import { loadPolicy } from "../gateway/policy";
-import { KEYGATE_SCOPES } from "../schemas/scope";
+import type { KeygateEnv } from "../http/context";
+import { loadPolicy } from "../policy/compile";
+import { KEYGATE_SCOPES } from "../core/scope-grammar";
 
 export const scopes = new Hono<KeygateEnv>();
 

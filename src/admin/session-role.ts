@@ -10,9 +10,10 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { listMemberships, orgOfProjectAmong, type Membership } from "../db/orgs";
 import { KeygateError } from "../errors";
-import type { KeygateEnv, SessionAdmin } from "../gateway/context";
-import { OAUTH_PRINCIPAL_DEFAULTS } from "../gateway/principal";
-import { compileGrants } from "../gateway/scopes";
+import type { SessionAdmin } from "../caller/caller";
+import type { KeygateEnv } from "../http/context";
+import { OAUTH_PRINCIPAL_DEFAULTS } from "../caller/principal";
+import { compileGrants } from "../core/scopes";
 import { notFound } from "./actor";
 
 /**

@@ -15,9 +15,9 @@
  * Worker's subrequest limit.
  */
 import { EQUALITY_FILTERS, type AuditFilter } from "../db/audit";
-import { idFloor, idTime } from "../ids";
+import { idFloor, idTime } from "../core/ids";
 import { AuditEventSchema, type AuditEvent } from "../schemas/audit-event";
-import { sha256Hex } from "../sha256";
+import { sha256Hex } from "../core/sha256";
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;

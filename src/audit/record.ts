@@ -6,9 +6,9 @@
  */
 import type { Context, MiddlewareHandler } from "hono";
 import { KeygateError } from "../errors";
-import type { KeygateEnv } from "../gateway/context";
-import { principalOf } from "../gateway/principal";
-import { newId } from "../ids";
+import type { KeygateEnv } from "../http/context";
+import { principalOf } from "../caller/caller";
+import { newId } from "../core/ids";
 import type { AuditEvent, Outcome } from "../schemas/audit-event";
 import { sendAuditEvent } from "./producer";
 

@@ -6,7 +6,7 @@
  * `AUDIT_RETENTION_DAYS` (default 90) in the R2 archive and the hourly rollups.
  */
 import type { Bindings } from "../env";
-import { oncePer } from "../memo";
+import { oncePer } from "../core/memo";
 
 export interface AuditWindows {
   hotDays: number;

@@ -10,7 +10,7 @@ import { getIP } from "better-auth/api";
 import type { MiddlewareHandler } from "hono";
 import { countAttempt, deleteAttemptsBefore } from "../db/attempts";
 import { KeygateError } from "../errors";
-import type { KeygateEnv } from "../gateway/context";
+import type { KeygateEnv } from "../http/context";
 
 /** At most `max` attempts per `window` seconds (better-auth's rule shape). */
 export interface AttemptRule {

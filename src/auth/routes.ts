@@ -7,8 +7,8 @@
  */
 import { Hono } from "hono";
 import { cors } from "hono/cors";
-import type { KeygateEnv } from "../gateway/context";
-import { loadPolicy } from "../gateway/policy";
+import type { KeygateEnv } from "../http/context";
+import { loadPolicy } from "../policy/compile";
 import { tooManyAttempts } from "./attempts";
 import { getAuth } from "./auth";
 

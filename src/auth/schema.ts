@@ -7,7 +7,7 @@
  */
 import type { BetterAuthOptions } from "better-auth";
 import type { OrganizationOptions } from "better-auth/plugins/organization";
-import { type IdPrefix, newId } from "../ids";
+import { type IdPrefix, newId } from "../core/ids";
 
 const CREATED_AT = { createdAt: "created_at" } as const;
 const TIMESTAMPS = { ...CREATED_AT, updatedAt: "updated_at" } as const;

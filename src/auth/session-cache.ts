@@ -9,7 +9,7 @@
 import { z } from "zod";
 import { TieredCache } from "../cache/tiered";
 import type { SessionMembership } from "../db/orgs";
-import { sha256Hex } from "../sha256";
+import { sha256Hex } from "../core/sha256";
 
 /**
  * A live session as the gateway needs it; this is what KV holds. `expiresAt` is epoch ms: the

@@ -12,7 +12,7 @@ import { APIError } from "better-auth/api";
 import { hasPendingInvitation, listPendingInvitations, redeemInvitations } from "../db/invitations";
 import type { SignupMode } from "../env";
 import { KeygateError } from "../errors";
-import { newId } from "../ids";
+import { newId } from "../core/ids";
 
 /**
  * better-auth's `databaseHooks.user.create.before` check.

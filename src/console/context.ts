@@ -6,7 +6,7 @@
 import type { Context } from "hono";
 import { ROLE_SCOPES } from "../admin/session-role";
 import type { Bindings } from "../env";
-import type { KeygateVariables } from "../gateway/context";
+import type { KeygateVariables } from "../http/context";
 import type { KeyRecord } from "../schemas/key";
 import type { ConsoleApi } from "./api";
 import type { OrgChoice } from "./layout";

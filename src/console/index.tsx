@@ -15,7 +15,7 @@ import { csrf } from "hono/csrf";
 import { jsxRenderer } from "hono/jsx-renderer";
 import { secureHeaders } from "hono/secure-headers";
 import { handleError, KeygateError } from "../errors";
-import { limitBody } from "../admin/input";
+import { limitBody } from "../http/input";
 import { consoleApi, type WorkerFetch } from "./api";
 import { CONSOLE_CSS, CONSOLE_JS } from "./assets";
 import type { ConsoleEnv } from "./context";

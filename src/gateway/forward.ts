@@ -5,8 +5,8 @@
 import type { MiddlewareHandler } from "hono";
 import { getConfig } from "../env";
 import type { KeygateIdentity } from "../origin/identity";
-import type { KeygateEnv, KeygateVariables } from "./context";
-import { loadPolicy } from "./policy";
+import type { KeygateEnv, KeygateVariables } from "../http/context";
+import { loadPolicy } from "../policy/compile";
 import { forwardToOrigin } from "./proxy";
 
 export function forward(): MiddlewareHandler<KeygateEnv> {

@@ -7,18 +7,18 @@
  */
 import { Hono } from "hono";
 import { auditRequests } from "../audit/record";
-import { checkProject } from "./check-project";
-import { checkSessionOrg } from "./check-session-org";
-import { checkSessionOrigin } from "./check-session-origin";
-import type { KeygateEnv } from "./context";
+import { checkProject } from "../checks/check-project";
+import { checkSessionOrg } from "../checks/check-session-org";
+import { checkSessionOrigin } from "../checks/check-session-origin";
+import type { KeygateEnv } from "../http/context";
 import { forward } from "./forward";
-import { matchRoute } from "./match-route";
+import { matchRoute } from "../checks/match-route";
 import { checkMcpMessages } from "./mcp/check-mcp";
 import { policyCors } from "./policy-cors";
-import { enforceRateLimits } from "./rate-limit";
-import { requireScopes } from "./require-scopes";
-import { checkKeyRestrictions } from "./restrictions";
-import { resolveCaller } from "./resolve-caller";
+import { enforceRateLimits } from "../checks/rate-limit";
+import { requireScopes } from "../checks/require-scopes";
+import { checkKeyRestrictions } from "../checks/restrictions";
+import { resolveCaller } from "../checks/resolve-caller";
 
 export const gateway = new Hono<KeygateEnv>();
 

@@ -6,9 +6,9 @@
  */
 import type { MiddlewareHandler } from "hono";
 import { cors } from "hono/cors";
-import { oncePer } from "../memo";
-import type { KeygateEnv } from "./context";
-import { loadPolicy, type CompiledPolicy } from "./policy";
+import { oncePer } from "../core/memo";
+import type { KeygateEnv } from "../http/context";
+import { loadPolicy, type CompiledPolicy } from "../policy/compile";
 
 // Browser MCP clients must read the session id the server assigns (MCP Streamable HTTP).
 const EXPOSED_HEADERS = ["x-request-id", "www-authenticate", "retry-after", "ratelimit", "ratelimit-policy", "mcp-session-id"];

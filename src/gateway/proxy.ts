@@ -11,7 +11,7 @@ import { KeygateError } from "../errors";
 import { IDENTITY_HEADERS, KEYGATE_HEADER_PREFIX, type KeygateIdentity } from "../origin/identity";
 import { CONTENT_DIGEST_HEADER } from "../origin/content-digest";
 import { signKeygateRequest } from "../origin/signature";
-import { hasBearer, withoutCookies } from "./credentials";
+import { hasBearer, withoutCookies } from "../http/read-credential";
 import { type OutgoingBody, readBodyForSignature } from "./signed-body";
 
 /** The matched path and its query string (`""` or `?…`), as they go to the origin. */

@@ -7,7 +7,7 @@
  */
 import { html } from "hono/html";
 import type { Membership, ProjectRecord } from "../db/orgs";
-import type { Catalog } from "../gateway/scopes";
+import type { Catalog } from "../core/scopes";
 import type { AuthorizationRequest } from "./authorize";
 import { FORM_TOKEN_FIELD } from "./form-guard";
 import { layout, OAUTH_BASE_PATH, scopeList, type Html } from "./page";

@@ -7,9 +7,9 @@ import { Hono, type Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { listMemberProjects, listMemberships } from "../db/orgs";
 import { KeygateError, zodIssues } from "../errors";
-import { cacheContext } from "../gateway/cache-context";
-import type { KeygateEnv } from "../gateway/context";
-import { loadPolicy } from "../gateway/policy";
+import { cacheContext } from "../http/cache-context";
+import type { KeygateEnv } from "../http/context";
+import { loadPolicy } from "../policy/compile";
 import { AuthorizationDecisionSchema, AuthorizationRequestSchema, type AuthorizationRequestInput } from "../schemas/oauth";
 import {
   approveAuthorization,

@@ -23,16 +23,16 @@ import { insertAuthorizationCode, useAuthorizationCode } from "../db/oauth-codes
 import { listMemberships, projectExists } from "../db/orgs";
 import type { Bindings } from "../env";
 import { KeygateError } from "../errors";
-import { newId } from "../ids";
-import { sha256Base64Url } from "../sha256";
-import type { Catalog } from "../gateway/scopes";
+import { newId } from "../core/ids";
+import { sha256Base64Url } from "../core/sha256";
+import type { Catalog } from "../core/scopes";
 import type { AuthorizationRequestInput } from "../schemas/oauth";
 import { isRedirectUriOf, resolveClient, type OAuthClient } from "./clients";
 import { parseRequestedScopes, splitByRole } from "./consent";
 import { OAuthError, type OAuthErrorCode } from "./errors";
-import { normalizeResource } from "./resource";
+import { normalizeResource } from "../core/resource-indicator";
 import { grantForCurrentRole, revokeTokenFamily, type TokenGrant } from "./tokens";
-import { generateSecret, hashSecret, isSecretOf } from "./token-format";
+import { generateSecret, hashSecret, isSecretOf } from "../core/token-format";
 
 const CODE_TTL_S = 60;
 export const OAUTH_ISSUER_PATH = "/_keygate/oauth";

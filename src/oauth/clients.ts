@@ -20,7 +20,7 @@ import { TieredCache, type CacheContext } from "../cache/tiered";
 import { findClient, insertClient } from "../db/oauth-clients";
 import { readDb } from "../db/session";
 import type { Bindings } from "../env";
-import { newId } from "../ids";
+import { newId } from "../core/ids";
 import { ClientMetadataDocumentSchema, type ClientMetadata } from "../schemas/oauth";
 import { OAuthError } from "./errors";
 

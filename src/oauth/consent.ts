@@ -4,8 +4,8 @@
  * or `keygate:` scopes (SPEC §3); a user grants the requested scopes their role in the org allows:
  * owners and admins any of them, members everything but `keygate:` scopes (the admin API).
  */
-import { catalogIssues, normalizeScopes, type Catalog } from "../gateway/scopes";
-import { KEYGATE_SCOPES } from "../schemas/scope";
+import { catalogIssues, normalizeScopes, type Catalog } from "../core/scopes";
+import { KEYGATE_SCOPES } from "../core/scope-grammar";
 import { OAuthError } from "./errors";
 
 const KEYGATE_PREFIX = "keygate:";

@@ -5,13 +5,13 @@
  */
 import { Hono, type Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { parseWith } from "../admin/input";
+import { parseWith } from "../http/input";
 import { limitAttempts, USER_CODE_ATTEMPTS } from "../auth/attempts";
 import { listMemberships } from "../db/orgs";
 import { KeygateError } from "../errors";
-import { unauthorized } from "../gateway/challenge";
-import type { KeygateEnv } from "../gateway/context";
-import { loadPolicy } from "../gateway/policy";
+import { unauthorized } from "../http/challenge";
+import type { KeygateEnv } from "../http/context";
+import { loadPolicy } from "../policy/compile";
 import { DeviceDecisionInputSchema } from "../schemas/oauth";
 import { decideDeviceAuthorization, findPendingDevice, normalizeUserCode } from "./device";
 import { assertFormToken, formToken, isTrustedOrigin } from "./form-guard";

@@ -27,11 +27,11 @@ import {
 } from "../db/oauth";
 import { listMemberships, projectExists } from "../db/orgs";
 import { KeygateError } from "../errors";
-import { newId } from "../ids";
+import { newId } from "../core/ids";
 import { splitByRole } from "./consent";
 import { OAuthError } from "./errors";
 import { grantForCurrentRole, type TokenGrant } from "./tokens";
-import { generateSecret, hashSecret, isSecretOf } from "./token-format";
+import { generateSecret, hashSecret, isSecretOf } from "../core/token-format";
 
 export const DEVICE_CODE_TTL_S = 600;
 export const POLL_INTERVAL_S = 5;

@@ -16,9 +16,9 @@ import type { Context, MiddlewareHandler } from "hono";
 import { timingSafeEqual } from "hono/utils/buffer";
 import { getConfig, MISSING_AUTH_SECRET, type Bindings } from "../env";
 import { KeygateError } from "../errors";
-import type { KeygateEnv } from "../gateway/context";
-import { loadPolicy } from "../gateway/policy";
-import { base64Url } from "../sha256";
+import type { KeygateEnv } from "../http/context";
+import { loadPolicy } from "../policy/compile";
+import { base64Url } from "../core/sha256";
 
 /** The hidden field that carries the form token. */
 export const FORM_TOKEN_FIELD = "form_token";

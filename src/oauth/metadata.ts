@@ -10,9 +10,9 @@
  */
 import { Hono, type Context } from "hono";
 import { cors } from "hono/cors";
-import type { KeygateEnv } from "../gateway/context";
-import { loadPolicy } from "../gateway/policy";
-import type { Catalog } from "../gateway/scopes";
+import type { KeygateEnv } from "../http/context";
+import { loadPolicy } from "../policy/compile";
+import type { Catalog } from "../core/scopes";
 import { issuerOf, OAUTH_ISSUER_PATH } from "./authorize";
 
 export const METADATA_PATH = "/.well-known/oauth-authorization-server";

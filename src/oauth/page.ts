@@ -11,7 +11,7 @@ import type { HtmlEscapedString } from "hono/utils/html";
 import type { DeviceAuthorization } from "../db/oauth";
 import type { KeygateError } from "../errors";
 import type { Membership } from "../db/orgs";
-import type { Catalog } from "../gateway/scopes";
+import type { Catalog } from "../core/scopes";
 import { describeScope, isOrgAdminRole, mayConsentTo, needsOrgAdmin } from "./consent";
 import { displayUserCode } from "./device";
 import { FORM_TOKEN_FIELD } from "./form-guard";

@@ -19,14 +19,14 @@
  */
 import { Hono } from "hono";
 import { cors } from "hono/cors";
-import { limitBody } from "../admin/input";
+import { limitBody } from "../http/input";
 import { CLIENT_REGISTRATIONS, limitAttempts } from "../auth/attempts";
 import { zodIssues } from "../errors";
-import { cacheContext } from "../gateway/cache-context";
-import { unauthorized } from "../gateway/challenge";
-import type { KeygateEnv } from "../gateway/context";
-import { bearerToken } from "../gateway/credentials";
-import { loadPolicy } from "../gateway/policy";
+import { cacheContext } from "../http/cache-context";
+import { unauthorized } from "../http/challenge";
+import type { KeygateEnv } from "../http/context";
+import { bearerToken } from "../http/read-credential";
+import { loadPolicy } from "../policy/compile";
 import { ClientMetadataSchema, DEVICE_CODE_GRANT, DeviceCodeInputSchema, RevokeInputSchema, TokenInputSchema } from "../schemas/oauth";
 import { exchangeAuthorizationCode } from "./authorize";
 import { authorizeRoutes } from "./authorize-routes";
@@ -40,7 +40,7 @@ import { isFormRequest, readOAuthInput, readParams } from "./input";
 import { DEVICE_PAGE_PATH, STYLESHEET } from "./page";
 import { signInFromForm } from "./sign-in";
 import { issueTokens, refreshTokens, revokeOAuthToken, type TokenGrant } from "./tokens";
-import { verifyAccessToken } from "./verify";
+import { verifyAccessToken } from "../credentials/access-tokens";
 
 export const oauthRoutes = new Hono<KeygateEnv>();
 

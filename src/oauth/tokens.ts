@@ -14,15 +14,15 @@
  * - A token minted for a resource (RFC 8707) keeps it through every refresh; asking to refresh it
  *   for another resource is `invalid_target`.
  */
-import { findTokenByHash, insertTokens, revokeFamily, revokeToken, revokeUserOrgGrants, useRefreshToken, type NewToken } from "../db/oauth";
+import { findTokenByHash, insertTokens, revokeFamily, revokeToken, useRefreshToken, type NewToken } from "../db/oauth";
 import { listMemberships } from "../db/orgs";
 import type { Bindings } from "../env";
-import { newId } from "../ids";
+import { newId } from "../core/ids";
 import { splitByRole } from "./consent";
 import { OAuthError } from "./errors";
-import { normalizeResource } from "./resource";
-import { generateSecret, hashSecret } from "./token-format";
-import { forgetAccessTokens } from "./verify";
+import { normalizeResource } from "../core/resource-indicator";
+import { generateSecret, hashSecret } from "../core/token-format";
+import { forgetAccessTokens } from "../credentials/access-tokens";
 
 export const ACCESS_TOKEN_TTL_S = 3600;
 export const REFRESH_TOKEN_TTL_S = 30 * 86_400;
@@ -150,15 +150,6 @@ export async function revokeOAuthToken(env: Bindings, token: string, clientId: s
 
 export async function revokeTokenFamily(env: Bindings, familyId: string, now: number): Promise<void> {
   await forgetAccessTokens(env.KEY_CACHE, await revokeFamily(env.DB, familyId, now));
-}
-
-/**
- * Ends every token a user holds for an org, and the device and authorization codes they approved
- * but that were not exchanged yet, when they leave it or are removed: a former admin must not keep
- * using the admin API until their access token expires, nor mint one from an earlier approval.
- */
-export async function revokeMemberTokens(env: Bindings, userId: string, orgId: string, now: number): Promise<void> {
-  await forgetAccessTokens(env.KEY_CACHE, await revokeUserOrgGrants(env.DB, userId, orgId, now));
 }
 
 /** Whether a token's stored resource is `requested` (both normalized as URLs). */

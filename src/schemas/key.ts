@@ -4,7 +4,8 @@
  * Each input schema validates at runtime and is the static type of the handler's body.
  */
 import { z } from "zod";
-import { ipRuleIssue, normalizeIpRule, normalizeOriginRule, originRuleIssue } from "../gateway/network";
+import { ipRuleIssue, normalizeIpRule } from "../core/ip";
+import { normalizeOriginRule, originRuleIssue } from "../core/origin";
 import { ScopeOrWildcardSchema } from "./scope";
 
 export const MAX_GRACE_SECONDS = 7 * 24 * 60 * 60;

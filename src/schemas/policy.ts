@@ -6,7 +6,8 @@
  */
 import { z } from "zod";
 import { QuotaSchema, RateLimitsSchema } from "./key";
-import { ScopeOrWildcardSchema, ScopeSchema, WILDCARD_PATTERN } from "./scope";
+import { WILDCARD_PATTERN } from "../core/scope-grammar";
+import { ScopeOrWildcardSchema, ScopeSchema } from "./scope";
 
 /** Methods a route may name; `*` is any of them. */
 export const ROUTE_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as const;

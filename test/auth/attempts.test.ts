@@ -7,7 +7,7 @@ import { Hono } from "hono";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { CREDENTIAL_ATTEMPTS, limitAttempts, pruneAttempts, USER_CODE_ATTEMPTS } from "../../src/auth/attempts";
 import { handleError } from "../../src/errors";
-import type { KeygateEnv } from "../../src/gateway/context";
+import type { KeygateEnv } from "../../src/http/context";
 import { authPost, DASHBOARD_ORIGIN, randomClientIp, signUp } from "../helpers/auth";
 import { BASE, call, json } from "../helpers/worker";
 

@@ -4,7 +4,7 @@
  */
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { newId } from "../../src/ids";
+import { newId } from "../../src/core/ids";
 import { createOrgAs, randomClientIp, SESSION_COOKIE_NAME, sessionCookieValue, signUp } from "../helpers/auth";
 import { BASE, callWithEnv, createOrg, type Echo, json } from "../helpers/worker";
 

@@ -4,7 +4,7 @@
  */
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import { writeEvents } from "../../src/audit/store";
-import { sha256Hex } from "../../src/sha256";
+import { sha256Hex } from "../../src/core/sha256";
 import { addMember, authPost, createOrgAs, signUp, type DashboardUser } from "../helpers/auth";
 import { auditEvent } from "../helpers/events";
 import { BASE, call, createKey, createProject, env } from "../helpers/worker";

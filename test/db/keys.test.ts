@@ -5,7 +5,7 @@ import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { findKeyById, insertKey, rotateKey, type StoredKey } from "../../src/db/keys";
 import { insertOrg } from "../../src/db/orgs";
-import { newId } from "../../src/ids";
+import { newId } from "../../src/core/ids";
 
 function storedKey(orgId: string, rotatedFrom: string | null = null): StoredKey {
   const id = newId("key");

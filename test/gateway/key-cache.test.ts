@@ -4,8 +4,8 @@
  */
 import { env } from "cloudflare:test";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { keyCache } from "../../src/gateway/active-key";
-import { generateApiKey, hashApiKey } from "../../src/gateway/api-key";
+import { keyCache } from "../../src/credentials/key-cache";
+import { generateApiKey, hashApiKey } from "../../src/core/api-key";
 import { admin, call, createKey, createOrg } from "../helpers/worker";
 
 const route = "/api/v1/site/pages";

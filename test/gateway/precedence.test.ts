@@ -2,7 +2,7 @@
  * SPEC §1: the first credential present decides alone, even when it is empty or invalid.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { generateApiKey } from "../../src/gateway/api-key";
+import { generateApiKey } from "../../src/core/api-key";
 import { createOrgAs, SESSION_COOKIE_NAME, signUp } from "../helpers/auth";
 import { authorizeDevice, CLIENT_ID, oauthPost } from "../helpers/oauth";
 import { call, createKey, createOrg, json } from "../helpers/worker";

@@ -4,8 +4,8 @@
 import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import worker from "../../src/index";
-import { keyCache } from "../../src/gateway/active-key";
-import { generateApiKey } from "../../src/gateway/api-key";
+import { keyCache } from "../../src/credentials/key-cache";
+import { generateApiKey } from "../../src/core/api-key";
 import { call, createKey, createOrg, createProject, json } from "../helpers/worker";
 
 interface ErrorBody {

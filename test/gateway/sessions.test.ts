@@ -7,7 +7,7 @@ import { env } from "cloudflare:test";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { membershipCache, projectMembershipId, sessionCache, sessionCacheKey } from "../../src/auth/session-cache";
 import policyJson from "../../policy.json";
-import { newId } from "../../src/ids";
+import { newId } from "../../src/core/ids";
 import {
   addMember,
   authPost,

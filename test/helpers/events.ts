@@ -1,7 +1,7 @@
 /**
  * Audit events for tests: valid by the schema, with whatever fields the test cares about.
  */
-import { idFloor, newId } from "../../src/ids";
+import { idFloor, newId } from "../../src/core/ids";
 import type { AuditEvent } from "../../src/schemas/audit-event";
 
 const BASE32 = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";

@@ -21,8 +21,8 @@ import {
   type TokenResponse,
 } from "../helpers/oauth";
 import { BASE, call, createProject, type Echo, json } from "../helpers/worker";
-import { verifyAccessToken } from "../../src/oauth/verify";
-import { isTokenForResource } from "../../src/oauth/resource";
+import { verifyAccessToken } from "../../src/credentials/access-tokens";
+import { isTokenForResource } from "../../src/core/resource-indicator";
 
 const RESOURCE = `${BASE}/mcp`;
 let owner: DashboardUser;

@@ -5,7 +5,7 @@
  */
 import { env } from "cloudflare:test";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { accessTokenCache } from "../../src/oauth/verify";
+import { accessTokenCache } from "../../src/credentials/access-tokens";
 import { createOrgAs, type DashboardUser, signUp } from "../helpers/auth";
 import { authorizeDevice, bearer, type TokenResponse } from "../helpers/oauth";
 import { admin, call, createProject, type Echo, json } from "../helpers/worker";

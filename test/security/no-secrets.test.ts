@@ -4,7 +4,7 @@
  */
 import { env } from "cloudflare:test";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { keyCache } from "../../src/gateway/active-key";
+import { keyCache } from "../../src/credentials/key-cache";
 import { createOrgAs, signUp } from "../helpers/auth";
 import { bearer, decide, pollToken, refresh, requestDeviceCode, type TokenResponse } from "../helpers/oauth";
 import { ADMIN_TOKEN, admin, call, createKey, createOrg } from "../helpers/worker";

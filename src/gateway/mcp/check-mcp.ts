@@ -8,15 +8,15 @@
  */
 import type { Context, MiddlewareHandler } from "hono";
 import { type ErrorCode, KeygateError, type KeygateErrorOptions } from "../../errors";
-import { mcpScopeChallenge } from "../challenge";
-import type { KeygateEnv } from "../context";
-import { principalOf } from "../principal";
-import { missingScopes } from "../scopes";
+import { mcpScopeChallenge } from "../../http/challenge";
+import type { KeygateEnv } from "../../http/context";
+import { principalOf } from "../../caller/caller";
+import { missingScopes } from "../../core/scopes";
 import { McpMessageError } from "./errors";
 import { mcpHeaderMismatch } from "./headers";
 import { JSON_RPC_ERRORS, type JsonRpcId, type McpMessage, type McpTarget, parseMcpMessage } from "./jsonrpc";
 import { filterListResponse, LIST_SHAPES, type ListFilter, listShapeOf, type MayUse } from "./lists";
-import type { McpRules } from "./rules";
+import type { McpRules } from "../../policy/mcp-rules";
 import { sseRewriter } from "./sse";
 
 /**

@@ -6,9 +6,9 @@
  */
 import { Hono } from "hono";
 import { KeygateError } from "../../errors";
-import type { KeygateEnv } from "../context";
-import { loadPolicy } from "../policy";
-import { PROTECTED_RESOURCE_PREFIX, protectedResourceMetadata } from "./resource";
+import type { KeygateEnv } from "../../http/context";
+import { loadPolicy } from "../../policy/compile";
+import { PROTECTED_RESOURCE_PREFIX, protectedResourceMetadata } from "../../policy/mcp-resource";
 
 export const protectedResourceRoutes = new Hono<KeygateEnv>();
 

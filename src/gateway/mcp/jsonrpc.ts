@@ -5,7 +5,7 @@
  * body is exactly one message and one decision.
  */
 import { duplicateKey } from "./json-keys";
-import type { McpTargetKind } from "./rules";
+import type { McpTargetKind } from "../../policy/mcp-rules";
 
 export type JsonRpcId = string | number | null;
 

@@ -5,7 +5,7 @@
  * name (not an object, no string name) is dropped: what it cannot check, it does not show.
  */
 import { isObject } from "./jsonrpc";
-import type { McpTargetKind } from "./rules";
+import type { McpTargetKind } from "../../policy/mcp-rules";
 
 /** Where a list result keeps its entries, and which field of an entry the policy names. */
 export interface ListShape {

@@ -1,0 +1,26 @@
+/**
+ * @module
+ * The first check of every gateway request: a well-formed path that a policy route covers
+ * (SPEC §4, §5). It runs before any credential is looked at; the origin never sees the rest.
+ */
+import type { MiddlewareHandler } from "hono";
+import { KeygateError } from "../errors";
+import type { KeygateEnv } from "../http/context";
+import { loadPolicy } from "../policy/compile";
+import { requestPathIssue } from "../policy/match";
+
+/**
+ * Sets `c.var.route` to the first policy route matching the request.
+ * @throws {KeygateError} 500 `POLICY_INVALID`, 400 for an ambiguous path, 404 `no route`.
+ */
+export function matchRoute(): MiddlewareHandler<KeygateEnv> {
+  return async function matchRouteMiddleware(c, next) {
+    const policy = loadPolicy(c.env);
+    const issue = requestPathIssue(c.req.url);
+    if (issue !== undefined) throw KeygateError.badRequest([{ path: "path", message: issue }]);
+    const match = policy.matchRoute(c.req.method, c.req.path);
+    if (!match) throw new KeygateError("NOT_FOUND", "no route");
+    c.set("route", match);
+    await next();
+  };
+}

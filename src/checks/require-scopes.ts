@@ -1,0 +1,38 @@
+/**
+ * @module
+ * The scope check (SPEC §3, §4): every required scope must be satisfied by the caller's grants.
+ */
+import type { Context, MiddlewareHandler } from "hono";
+import { KeygateError } from "../errors";
+import type { KeygateEnv } from "../http/context";
+import { bearerChallenge } from "../http/challenge";
+import { principalOf } from "../caller/caller";
+import { missingScopes } from "../core/scopes";
+
+export type RequiredScopes = readonly string[] | ((c: Context<KeygateEnv>) => readonly string[]);
+
+/**
+ * Lets the request through only when the caller (an API key or OAuth token) holds `scopes` (all
+ * of them). ADMIN_TOKEN holds every scope; an anonymous caller only reaches here on a public route,
+ * which requires none; a session caller skips scopes (SPEC §1: its org membership was checked
+ * instead).
+ * @example app.post("/keys", requireScopes(["keygate:keys:write"]), createKey)
+ * @throws {KeygateError} 403 `insufficient_scope` with `requiredScopes` and `missingScopes`.
+ */
+export function requireScopes(scopes: RequiredScopes): MiddlewareHandler<KeygateEnv> {
+  const requiredOf = typeof scopes === "function" ? scopes : () => scopes;
+  return async function requireScopesMiddleware(c, next) {
+    const principal = principalOf(c.var.caller);
+    if (principal) {
+      const required = requiredOf(c);
+      const missing = missingScopes(principal.grants, required);
+      if (missing.length > 0) {
+        throw new KeygateError("FORBIDDEN", "insufficient_scope", {
+          details: { requiredScopes: required, missingScopes: missing },
+          headers: bearerChallenge(c, "insufficient_scope", required),
+        });
+      }
+    }
+    await next();
+  };
+}
