@@ -31,7 +31,7 @@ admin.use(
   "*",
   auditRequests({ when: (c) => c.var.adminChange !== undefined || c.var.wouldDeny !== undefined || c.res.status >= 400 }),
   limitBody(),
-  resolveCaller({ allowAnonymous: () => false, acceptAdminToken: true, acceptSessions: true }),
+  resolveCaller({ allowAnonymous: () => false, acceptAdminToken: true }),
   checkKeyRestrictions(),
   checkSessionOrigin({ trustOwnOrigin: true }),
   // Listing orgs is the one call a session makes without acting for an org (it lists its own).

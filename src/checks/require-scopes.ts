@@ -7,19 +7,26 @@ import { KeygateError } from "../errors";
 import type { KeygateEnv } from "../http/context";
 import { bearerChallenge } from "../http/challenge";
 import { principalOf } from "../caller/caller";
+import type { KeygateScope } from "../core/scope-grammar";
 import { missingScopes } from "../core/scopes";
 
-export type RequiredScopes = readonly string[] | ((c: Context<KeygateEnv>) => readonly string[]);
+/**
+ * Scopes a route requires: a fixed list of `S` (typed, so a typo does not compile), or read from
+ * the request (the gateway's policy routes).
+ */
+export type RequiredScopes<S extends string> = readonly S[] | ((c: Context<KeygateEnv>) => readonly string[]);
 
 /**
  * Lets the request through only when the caller (an API key or OAuth token) holds `scopes` (all
  * of them). ADMIN_TOKEN holds every scope; an anonymous caller only reaches here on a public route,
  * which requires none; a session caller skips scopes (SPEC §1: its org membership was checked
  * instead).
+ * @typeParam S - The scopes a fixed list may name: Keygate's own by default; for a catalog,
+ *   `requireScopes<CatalogScope<typeof catalog>>(["content:read"])`.
  * @example app.post("/keys", requireScopes(["keygate:keys:write"]), createKey)
  * @throws {KeygateError} 403 `insufficient_scope` with `requiredScopes` and `missingScopes`.
  */
-export function requireScopes(scopes: RequiredScopes): MiddlewareHandler<KeygateEnv> {
+export function requireScopes<S extends string = KeygateScope>(scopes: RequiredScopes<NoInfer<S>>): MiddlewareHandler<KeygateEnv> {
   const requiredOf = typeof scopes === "function" ? scopes : () => scopes;
   return async function requireScopesMiddleware(c, next) {
     const principal = principalOf(c.var.caller);

@@ -26,8 +26,6 @@ export interface ResolveCallerOptions {
   allowAnonymous(c: Context<KeygateEnv>): boolean;
   /** Whether `Authorization: Bearer <ADMIN_TOKEN>` is accepted (the admin API only). */
   acceptAdminToken: boolean;
-  /** Whether dashboard sessions are accepted (the gateway only); elsewhere a session is a 401. */
-  acceptSessions: boolean;
 }
 
 /**
@@ -74,8 +72,7 @@ async function callerOf(c: Context<KeygateEnv>, options: ResolveCallerOptions): 
     }
     case "session": {
       c.set("decider", "session");
-      const session =
-        options.acceptSessions && credential.value !== null ? await verifySession(cacheContext(c), c.env, credential.value) : null;
+      const session = credential.value !== null ? await verifySession(cacheContext(c), c.env, credential.value) : null;
       if (!session) throw unauthorized(c, "invalid session");
       return { kind: "session", ...session };
     }

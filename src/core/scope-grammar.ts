@@ -21,3 +21,16 @@ export const KEYGATE_SCOPES = {
 } as const;
 
 export type KeygateScope = keyof typeof KEYGATE_SCOPES;
+
+/** The concrete scopes of a catalog (a policy's `scopes` map): what a route may require. */
+export type CatalogScope<Catalog> = Extract<keyof Catalog, string>;
+
+/** The 1- and 2-segment prefixes of a scope: `a:b:c` → `a` | `a:b`. */
+type ScopePrefix<S extends string> = S extends `${infer A}:${infer B}:${string}` ? A | `${A}:${B}` : S extends `${infer A}:${string}` ? A : never;
+
+/**
+ * What a key or token may be granted from a catalog (SPEC §3): one of its scopes, `*`, or a
+ * `prefix:*` wildcard over one of its scopes' prefixes. Types only; the checks stay string-based.
+ * @example type Grant = Scope<{ "content:read": "…" }>; // "content:read" | "*" | "content:*"
+ */
+export type Scope<Catalog> = CatalogScope<Catalog> | "*" | `${ScopePrefix<CatalogScope<Catalog>>}:*`;

@@ -26,7 +26,7 @@ gateway.use(auditRequests(), policyCors());
 gateway.all(
   "*",
   matchRoute(),
-  resolveCaller({ allowAnonymous: (c) => c.var.route.route.public, acceptAdminToken: false, acceptSessions: true }),
+  resolveCaller({ allowAnonymous: (c) => c.var.route.route.public, acceptAdminToken: false }),
   checkKeyRestrictions(),
   checkSessionOrigin(),
   checkSessionOrg(),
