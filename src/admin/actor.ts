@@ -6,7 +6,7 @@
  */
 import type { Context } from "hono";
 import { KeygateError } from "../errors";
-import type { AdminChange, KeygateEnv } from "../http/context";
+import type { AdminChange, CallerEnv } from "../http/context";
 import { principalOf } from "../caller/caller";
 import type { Principal } from "../caller/principal";
 import { exceedingScopes } from "../core/scopes";
@@ -16,7 +16,7 @@ export function notFound(): KeygateError {
 }
 
 /** The caller's principal (its API key or OAuth token), `undefined` for ADMIN_TOKEN. */
-export function callerPrincipal(c: Context<KeygateEnv>): Principal | undefined {
+export function callerPrincipal(c: Context<CallerEnv>): Principal | undefined {
   return principalOf(c.var.caller);
 }
 
@@ -24,9 +24,9 @@ export function callerPrincipal(c: Context<KeygateEnv>): Principal | undefined {
  * The org the request acts on. ADMIN_TOKEN names it (`required` makes that mandatory); a key or token acts on
  * its own org, and naming another is a 404.
  */
-export function actingOrg(c: Context<KeygateEnv>, requested: string | undefined, required: true): string;
-export function actingOrg(c: Context<KeygateEnv>, requested: string | undefined, required?: false): string | undefined;
-export function actingOrg(c: Context<KeygateEnv>, requested: string | undefined, required = false): string | undefined {
+export function actingOrg(c: Context<CallerEnv>, requested: string | undefined, required: true): string;
+export function actingOrg(c: Context<CallerEnv>, requested: string | undefined, required?: false): string | undefined;
+export function actingOrg(c: Context<CallerEnv>, requested: string | undefined, required = false): string | undefined {
   const principal = callerPrincipal(c);
   if (!principal) {
     if (required && requested === undefined) throw KeygateError.badRequest([{ path: "org_id", message: "is required with ADMIN_TOKEN" }]);
@@ -37,7 +37,7 @@ export function actingOrg(c: Context<KeygateEnv>, requested: string | undefined,
 }
 
 /** The project filter of the request: a bound key's own project, or what was asked for. */
-export function actingProject(c: Context<KeygateEnv>, requested: string | undefined): string | undefined {
+export function actingProject(c: Context<CallerEnv>, requested: string | undefined): string | undefined {
   const bound = callerPrincipal(c)?.projectId ?? undefined;
   if (bound === undefined) return requested;
   if (requested !== undefined && requested !== bound) throw notFound();
@@ -45,7 +45,7 @@ export function actingProject(c: Context<KeygateEnv>, requested: string | undefi
 }
 
 /** Whether the caller may see a record of this project. */
-export function canSeeProject(c: Context<KeygateEnv>, projectId: string | null): boolean {
+export function canSeeProject(c: Context<CallerEnv>, projectId: string | null): boolean {
   const bound = callerPrincipal(c)?.projectId;
   return bound === null || bound === undefined || bound === projectId;
 }
@@ -54,7 +54,7 @@ export function canSeeProject(c: Context<KeygateEnv>, projectId: string | null):
  * A key caller may only grant, or act on keys holding, scopes its own grants cover.
  * @throws {KeygateError} 403 `insufficient_scope` listing the scopes the caller does not hold.
  */
-export function assertCovers(c: Context<KeygateEnv>, scopes: readonly string[]): void {
+export function assertCovers(c: Context<CallerEnv>, scopes: readonly string[]): void {
   const principal = callerPrincipal(c);
   if (!principal) return;
   const exceeding = exceedingScopes(scopes, principal.grants);
@@ -78,6 +78,6 @@ export function fieldChanges<T extends object>(before: T | null, after: T, field
 }
 
 /** Names what this request changed, for its audit event. */
-export function recordChange(c: Context<KeygateEnv>, change: AdminChange): void {
+export function recordChange(c: Context<CallerEnv>, change: AdminChange): void {
   c.set("adminChange", change);
 }

@@ -14,7 +14,7 @@ import { auditDb } from "../db/audit-db";
 import type { AuditFilter } from "../db/audit";
 import { exercisedScopes, MINUTE_ROLLUP_DAYS, ROLLUP_GROUPS, summarizeRollups, type RollupGroup } from "../db/audit-rollups";
 import { keySeries } from "../db/audit-key-series";
-import type { KeygateEnv } from "../http/context";
+import type { CallerEnv } from "../http/context";
 import { requireScopes } from "../checks/require-scopes";
 import { ADMIN_ACTIONS, CALLERS, OUTCOMES } from "../schemas/audit-event";
 import { OrgIdSchema, ProjectIdSchema, TimestampSchema } from "../schemas/key";
@@ -81,7 +81,7 @@ export const SeriesQuerySchema = RollupFilterSchema.pick({ org_id: true, project
 
 const CONTENT_TYPES = { ndjson: "application/x-ndjson; charset=utf-8", csv: "text/csv; charset=utf-8" };
 
-export const audit = new Hono<KeygateEnv>();
+export const audit = new Hono<CallerEnv>();
 
 audit.use(requireScopes(["keygate:audit:read"]));
 

@@ -14,7 +14,7 @@ import { KeygateError } from "../errors";
 import { keyCache } from "../credentials/key-cache";
 import { generateApiKey, hashApiKey, keyPrefix } from "../core/api-key";
 import { creatorProject, earliest, expiryIssue, restrictionIssues } from "../caller/key-minting";
-import type { AdminChange, KeygateEnv } from "../http/context";
+import type { AdminChange, CallerEnv } from "../http/context";
 import { loadPolicy } from "../policy/compile";
 import { requireScopes } from "../checks/require-scopes";
 import { catalogIssues, compileGrants, exceedingScopes, expandPreset, normalizeScopes } from "../core/scopes";
@@ -38,7 +38,7 @@ import { actingOrg, actingProject, assertCovers, callerPrincipal, fieldChanges, 
 import { readJson, readQuery } from "../http/input";
 import { page, PageQuerySchema } from "./pagination";
 
-export const keys = new Hono<KeygateEnv>();
+export const keys = new Hono<CallerEnv>();
 
 const DAY_MS = 86_400_000;
 
@@ -232,7 +232,7 @@ type KeySettings = Pick<
 };
 
 /** A new key for `settings`: the stored record (hash only) and the raw key, to be shown once. */
-async function issueKey(c: Context<KeygateEnv>, settings: KeySettings): Promise<{ stored: StoredKey; raw: string }> {
+async function issueKey(c: Context<CallerEnv>, settings: KeySettings): Promise<{ stored: StoredKey; raw: string }> {
   const raw = generateApiKey(getConfig(c.env).keyEnv);
   const id = newId("key");
   const record: KeyRecord = {
@@ -249,14 +249,14 @@ async function issueKey(c: Context<KeygateEnv>, settings: KeySettings): Promise<
 }
 
 /** The key named by `:id` if the caller may see it, else 404. */
-async function visibleKey(c: Context<KeygateEnv>): Promise<StoredKey> {
+async function visibleKey(c: Context<CallerEnv>): Promise<StoredKey> {
   const target = await findKeyById(c.env.DB, actingOrg(c, undefined), c.req.param("id") ?? "");
   if (!target || !canSeeProject(c, target.record.project_id)) throw notFound();
   return target;
 }
 
 /** Scopes must come from the catalog, and a key caller must hold them itself. */
-function assertGrantable(c: Context<KeygateEnv>, scopes: readonly string[], path: string): void {
+function assertGrantable(c: Context<CallerEnv>, scopes: readonly string[], path: string): void {
   const bad = catalogIssues(scopes, loadPolicy(c.env).catalog);
   if (bad.length > 0) {
     throw KeygateError.badRequest(bad.map((scope) => ({ path, message: `"${scope}" is not a catalog scope or a wildcard covering one` })));
@@ -264,12 +264,12 @@ function assertGrantable(c: Context<KeygateEnv>, scopes: readonly string[], path
   assertCovers(c, scopes);
 }
 
-function assertRestrictionsWithinCaller(c: Context<KeygateEnv>, ips: readonly string[], origins: readonly string[]): void {
+function assertRestrictionsWithinCaller(c: Context<CallerEnv>, ips: readonly string[], origins: readonly string[]): void {
   const issues = restrictionIssues(callerPrincipal(c), ips, origins);
   if (issues.length > 0) throw KeygateError.badRequest(issues);
 }
 
-function assertWithinCreatorExpiry(c: Context<KeygateEnv>, expiresAt: string | null): void {
+function assertWithinCreatorExpiry(c: Context<CallerEnv>, expiresAt: string | null): void {
   const issue = expiryIssue(callerPrincipal(c), expiresAt);
   if (issue) throw KeygateError.badRequest([issue]);
 }
@@ -286,7 +286,7 @@ function assertLimitsWithin(limits: Limits, parent: Limits | undefined): void {
   if (issues.length > 0) throw KeygateError.badRequest(issues);
 }
 
-function assertReportModeAllowed(c: Context<KeygateEnv>, mode: string | undefined): void {
+function assertReportModeAllowed(c: Context<CallerEnv>, mode: string | undefined): void {
   if (mode === "report" && callerPrincipal(c)) {
     throw KeygateError.badRequest([{ path: "restrictions_mode", message: "only ADMIN_TOKEN may set report mode" }]);
   }

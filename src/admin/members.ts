@@ -10,7 +10,7 @@ import { z } from "zod";
 import { insertInvitation, listMembers, type InvitationRecord } from "../db/members";
 import { orgExists } from "../db/orgs";
 import { KeygateError } from "../errors";
-import type { KeygateEnv } from "../http/context";
+import type { CallerEnv } from "../http/context";
 import { newId } from "../core/ids";
 import { fieldChanges, notFound, recordChange } from "./actor";
 import { readJson } from "../http/input";
@@ -28,7 +28,7 @@ export const InvitationInputSchema = z.strictObject({
  * Lets ADMIN_TOKEN through for an existing org and a session of the org (`manage`: as owner or
  * admin); answers everyone else 403, and an org the caller cannot see 404.
  */
-function requireOrgPeople(manage: boolean): MiddlewareHandler<KeygateEnv> {
+function requireOrgPeople(manage: boolean): MiddlewareHandler<CallerEnv> {
   return async function requireOrgPeopleMiddleware(c, next) {
     const caller = c.var.caller;
     const orgId = c.req.param("id") ?? "";
@@ -47,7 +47,7 @@ function peopleForbidden(reason: string): KeygateError {
   return new KeygateError("FORBIDDEN", "insufficient_scope", { details: { reason } });
 }
 
-export const orgPeople = new Hono<KeygateEnv>();
+export const orgPeople = new Hono<CallerEnv>();
 
 orgPeople.post("/:id/invitations", requireOrgPeople(true), async (c) => {
   const input = await readJson(c, InvitationInputSchema);

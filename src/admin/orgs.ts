@@ -6,7 +6,7 @@ import { Hono, type MiddlewareHandler } from "hono";
 import { z } from "zod";
 import { insertOrg, insertProject, listMemberships, listOrgs, listProjects, orgExists, projectPosition } from "../db/orgs";
 import { KeygateError } from "../errors";
-import type { KeygateEnv } from "../http/context";
+import type { CallerEnv } from "../http/context";
 import { projectCache, projectCacheId } from "../credentials/key-cache";
 import { requireScopes } from "../checks/require-scopes";
 import { newId } from "../core/ids";
@@ -22,14 +22,14 @@ export const ProjectListQuerySchema = PageQuerySchema.extend({ org_id: OrgIdSche
 const GENERATED_PROJECT_ID = /^prj_[0-9A-Z]{26}$/;
 
 /** Orgs span tenants, so only ADMIN_TOKEN manages them. */
-const requireAdminToken: MiddlewareHandler<KeygateEnv> = async (c, next) => {
+const requireAdminToken: MiddlewareHandler<CallerEnv> = async (c, next) => {
   if (c.var.caller.kind !== "admin") {
     throw new KeygateError("FORBIDDEN", "insufficient_scope", { details: { reason: "orgs are managed with ADMIN_TOKEN only" } });
   }
   await next();
 };
 
-export const orgs = new Hono<KeygateEnv>();
+export const orgs = new Hono<CallerEnv>();
 
 orgs.post("/", requireAdminToken, async (c) => {
   const input = await readJson(c, CreateOrgInputSchema);
@@ -52,7 +52,7 @@ orgs.get("/", requireAdminToken, async (c) => {
   return c.json({ ok: true, ...page(rows, query.limit, (row) => row.id) });
 });
 
-export const projects = new Hono<KeygateEnv>();
+export const projects = new Hono<CallerEnv>();
 
 projects.post("/", requireScopes(["keygate:projects:write"]), async (c) => {
   const input = await readJson(c, CreateProjectInputSchema);

@@ -11,7 +11,7 @@ import type { Context, MiddlewareHandler } from "hono";
 import { listMemberships, orgOfProjectAmong, type Membership } from "../db/orgs";
 import { KeygateError } from "../errors";
 import type { SessionAdmin } from "../caller/caller";
-import type { KeygateEnv } from "../http/context";
+import type { CallerEnv } from "../http/context";
 import { OAUTH_PRINCIPAL_DEFAULTS } from "../caller/principal";
 import { compileGrants } from "../core/scopes";
 import { notFound } from "./actor";
@@ -31,7 +31,7 @@ export const MANAGING_ROLES: ReadonlySet<string> = new Set(["owner", "admin"]);
 
 export interface SessionRoleOptions {
   /** Whether this request may go on without an org (listing the user's own orgs). */
-  orgOptional(c: Context<KeygateEnv>): boolean;
+  orgOptional(c: Context<CallerEnv>): boolean;
 }
 
 /**
@@ -39,7 +39,7 @@ export interface SessionRoleOptions {
  * @throws {KeygateError} 404 for an org the user is not a member of (as if it did not exist),
  *   403 `org_required` when no org can be chosen.
  */
-export function actForSessionOrg(options: SessionRoleOptions): MiddlewareHandler<KeygateEnv> {
+export function actForSessionOrg(options: SessionRoleOptions): MiddlewareHandler<CallerEnv> {
   return async function actForSessionOrgMiddleware(c, next) {
     const caller = c.var.caller;
     if (caller.kind === "session") {
@@ -59,7 +59,7 @@ export function sessionAdmin(membership: Membership): SessionAdmin {
   return { roles, principal: { ...OAUTH_PRINCIPAL_DEFAULTS, orgId: membership.org_id, projectId: null, grants: compileGrants(scopes) } };
 }
 
-async function chooseMembership(c: Context<KeygateEnv>, memberships: Membership[], activeOrgId: string | null): Promise<Membership | undefined> {
+async function chooseMembership(c: Context<CallerEnv>, memberships: Membership[], activeOrgId: string | null): Promise<Membership | undefined> {
   const named = await namedIds(c);
   const byOrg = (orgId: string) => memberships.find((membership) => membership.org_id === orgId);
   if (named.orgId !== undefined) {
@@ -80,7 +80,7 @@ async function chooseMembership(c: Context<KeygateEnv>, memberships: Membership[
 const ORG_PATH = /^\/_keygate\/v1\/orgs\/([^/]+)\//;
 
 /** The org and project a request names, wherever the route takes them. */
-async function namedIds(c: Context<KeygateEnv>): Promise<{ orgId?: string; projectId?: string }> {
+async function namedIds(c: Context<CallerEnv>): Promise<{ orgId?: string; projectId?: string }> {
   const inPath = ORG_PATH.exec(c.req.path)?.[1];
   if (inPath !== undefined) return { orgId: decodeURIComponent(inPath) };
   const body = await jsonBody(c);
@@ -91,7 +91,7 @@ async function namedIds(c: Context<KeygateEnv>): Promise<{ orgId?: string; proje
 }
 
 /** The JSON body when there is one (Hono caches it, so the route still reads it); else `undefined`. */
-async function jsonBody(c: Context<KeygateEnv>): Promise<unknown> {
+async function jsonBody(c: Context<CallerEnv>): Promise<unknown> {
   if (!/json/i.test(c.req.header("content-type") ?? "")) return undefined;
   try {
     return JSON.parse(await c.req.text());

@@ -6,7 +6,7 @@
  */
 import type { Context, MiddlewareHandler } from "hono";
 import { KeygateError } from "../errors";
-import type { KeygateEnv } from "../http/context";
+import type { AnyChainEnv } from "../http/context";
 import { principalOf } from "../caller/caller";
 import { newId } from "../core/ids";
 import type { AuditEvent, Outcome } from "../schemas/audit-event";
@@ -19,11 +19,11 @@ const MAX_REASON = 200;
 
 export interface AuditOptions {
   /** Whether this request yields an event; every request when omitted. */
-  when?(c: Context<KeygateEnv>): boolean;
+  when?(c: Context<AnyChainEnv>): boolean;
 }
 
 /** Records one audit event per request passing through (see {@link AuditOptions.when}). */
-export function auditRequests(options: AuditOptions = {}): MiddlewareHandler<KeygateEnv> {
+export function auditRequests(options: AuditOptions = {}): MiddlewareHandler<AnyChainEnv> {
   return async function auditRequestsMiddleware(c, next) {
     const startedAt = Date.now();
     await next();
@@ -33,7 +33,7 @@ export function auditRequests(options: AuditOptions = {}): MiddlewareHandler<Key
 }
 
 /** The audit event of a finished request. */
-export function auditEventOf(c: Context<KeygateEnv>, startedAt: number): AuditEvent {
+export function auditEventOf(c: Context<AnyChainEnv>, startedAt: number): AuditEvent {
   const now = Date.now();
   const caller = c.var.caller;
   const key = caller?.kind === "api_key" ? caller.key : undefined;
@@ -74,7 +74,7 @@ export function auditEventOf(c: Context<KeygateEnv>, startedAt: number): AuditEv
   };
 }
 
-function outcomeOf(c: Context<KeygateEnv>, error: KeygateError | undefined): { outcome: Outcome; reason: string | null } {
+function outcomeOf(c: Context<AnyChainEnv>, error: KeygateError | undefined): { outcome: Outcome; reason: string | null } {
   if (error) return { outcome: ORIGIN_FAILURES.has(error.code) ? "allowed" : "denied", reason: clip(error.message, MAX_REASON) };
   if (c.error) return { outcome: "denied", reason: "internal error" };
   const wouldDeny = c.var.wouldDeny;

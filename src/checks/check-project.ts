@@ -11,13 +11,13 @@ import { readDb } from "../db/session";
 import { KeygateError } from "../errors";
 import { projectCache, projectCacheId } from "../credentials/key-cache";
 import { cacheContext } from "../http/cache-context";
-import type { KeygateEnv } from "../http/context";
+import type { RoutedEnv } from "../http/context";
 import { locateProject } from "../policy/match";
 import { principalOf } from "../caller/caller";
 import type { Principal } from "../caller/principal";
 
 /** Sets `c.var.projectId` to the checked or bound project of an API key or OAuth caller. */
-export function checkProject(): MiddlewareHandler<KeygateEnv> {
+export function checkProject(): MiddlewareHandler<RoutedEnv> {
   return async function checkProjectMiddleware(c, next) {
     const principal = principalOf(c.var.caller);
     if (principal) c.set("projectId", await projectFor(c, principal));
@@ -25,7 +25,7 @@ export function checkProject(): MiddlewareHandler<KeygateEnv> {
   };
 }
 
-async function projectFor(c: Context<KeygateEnv>, principal: Principal): Promise<string | undefined> {
+async function projectFor(c: Context<RoutedEnv>, principal: Principal): Promise<string | undefined> {
   const bound = principal.projectId ?? undefined;
   // A public route is open to anyone: a bound caller is not denied what an anonymous one gets.
   if (c.var.route.route.project === "origin" || c.var.route.route.public) return bound;
@@ -44,7 +44,7 @@ async function projectFor(c: Context<KeygateEnv>, principal: Principal): Promise
 }
 
 /** The project the request names; `undefined` on `"origin"` routes, routes without one, or when omitted. */
-export function namedProject(c: Context<KeygateEnv>): string | undefined {
+export function namedProject(c: Context<RoutedEnv>): string | undefined {
   const { route, params } = c.var.route;
   if (route.project === undefined || route.project === "origin") return undefined;
   const located = locateProject(route.project, c.req.raw, params, new URL(c.req.url));
@@ -52,7 +52,7 @@ export function namedProject(c: Context<KeygateEnv>): string | undefined {
   return located.projectId;
 }
 
-async function isOrgProject(c: Context<KeygateEnv>, orgId: string, projectId: string): Promise<boolean> {
+async function isOrgProject(c: Context<RoutedEnv>, orgId: string, projectId: string): Promise<boolean> {
   const found = await projectCache.get(cacheContext(c), projectCacheId(orgId, projectId), async () =>
     (await projectExists(readDb(c.env), orgId, projectId)) ? true : null,
   );

@@ -10,7 +10,7 @@ import { sessionMembership } from "../auth/session";
 import { KeygateError } from "../errors";
 import { cacheContext } from "../http/cache-context";
 import { namedProject, projectMismatch } from "./check-project";
-import type { KeygateEnv } from "../http/context";
+import type { RoutedEnv } from "../http/context";
 
 /**
  * Sets `c.var.orgId` (and `c.var.projectId` when the route names one) for session callers; other
@@ -18,7 +18,7 @@ import type { KeygateEnv } from "../http/context";
  * it needs no credential there, and the origin never sees a session without its org.
  * @throws {KeygateError} 403 `org_required` or `project_mismatch`; 503 when D1 is needed and down.
  */
-export function checkSessionOrg(): MiddlewareHandler<KeygateEnv> {
+export function checkSessionOrg(): MiddlewareHandler<RoutedEnv> {
   return async function checkSessionOrgMiddleware(c, next) {
     const caller = c.var.caller;
     if (caller.kind === "session") {

@@ -6,7 +6,7 @@
  */
 import type { MiddlewareHandler } from "hono";
 import { KeygateError } from "../errors";
-import type { KeygateEnv } from "../http/context";
+import type { CallerEnv } from "../http/context";
 import { loadPolicy } from "../policy/compile";
 
 const SAFE_METHODS: ReadonlySet<string> = new Set(["GET", "HEAD", "OPTIONS"]);
@@ -21,7 +21,7 @@ export interface SessionOriginOptions {
  * `trustOwnOrigin`, the Worker's own); other callers and safe methods pass untouched.
  * @throws {KeygateError} 403 `origin_not_allowed`.
  */
-export function checkSessionOrigin(options: SessionOriginOptions = {}): MiddlewareHandler<KeygateEnv> {
+export function checkSessionOrigin(options: SessionOriginOptions = {}): MiddlewareHandler<CallerEnv> {
   return async function checkSessionOriginMiddleware(c, next) {
     if (c.var.caller.kind === "session" && !SAFE_METHODS.has(c.req.method)) {
       const origin = c.req.header("origin");

@@ -5,7 +5,8 @@
  */
 import type { MiddlewareHandler } from "hono";
 import { KeygateError } from "../errors";
-import type { KeygateEnv } from "../http/context";
+import type { Bindings } from "../env";
+import type { MatchRouteVariables } from "../http/context";
 import { loadPolicy } from "../policy/compile";
 import { requestPathIssue } from "../policy/match";
 
@@ -13,7 +14,7 @@ import { requestPathIssue } from "../policy/match";
  * Sets `c.var.route` to the first policy route matching the request.
  * @throws {KeygateError} 500 `POLICY_INVALID`, 400 for an ambiguous path, 404 `no route`.
  */
-export function matchRoute(): MiddlewareHandler<KeygateEnv> {
+export function matchRoute(): MiddlewareHandler<{ Bindings: Bindings; Variables: MatchRouteVariables }> {
   return async function matchRouteMiddleware(c, next) {
     const policy = loadPolicy(c.env);
     const issue = requestPathIssue(c.req.url);

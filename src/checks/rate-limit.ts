@@ -9,7 +9,7 @@ import type { Context, MiddlewareHandler } from "hono";
 import { KeygateError } from "../errors";
 import { checkLimits, isLimited, type LimitSubject } from "../ratelimit/check";
 import { rateLimitHeaders } from "../ratelimit/headers";
-import type { KeygateEnv } from "../http/context";
+import type { RoutedEnv } from "../http/context";
 import { loadPolicy } from "../policy/compile";
 
 /**
@@ -19,7 +19,7 @@ import { loadPolicy } from "../policy/compile";
  * @throws {KeygateError} 429 `rate_limited` with `Retry-After` and `details.violated_policies`;
  *   503 when the exact tier is unreachable.
  */
-export function enforceRateLimits(): MiddlewareHandler<KeygateEnv> {
+export function enforceRateLimits(): MiddlewareHandler<RoutedEnv> {
   return async function enforceRateLimitsMiddleware(c, next) {
     const subject = limitSubjectOf(c);
     if (!subject || !isLimited(subject)) return next();
@@ -37,7 +37,7 @@ export function enforceRateLimits(): MiddlewareHandler<KeygateEnv> {
 }
 
 /** Whose counters the caller's request counts against, `undefined` for an unlimited kind of caller. */
-function limitSubjectOf(c: Context<KeygateEnv>): LimitSubject | undefined {
+function limitSubjectOf(c: Context<RoutedEnv>): LimitSubject | undefined {
   const caller = c.var.caller;
   if (caller.kind === "api_key") {
     return { counterId: caller.key.counterId, rateLimits: caller.key.rateLimits, quota: caller.key.quota };

@@ -4,7 +4,7 @@
  */
 import type { Context, MiddlewareHandler } from "hono";
 import { KeygateError } from "../errors";
-import type { KeygateEnv } from "../http/context";
+import type { CallerEnv } from "../http/context";
 import { bearerChallenge } from "../http/challenge";
 import { principalOf } from "../caller/caller";
 import type { KeygateScope } from "../core/scope-grammar";
@@ -14,7 +14,7 @@ import { missingScopes } from "../core/scopes";
  * Scopes a route requires: a fixed list of `S` (typed, so a typo does not compile), or read from
  * the request (the gateway's policy routes).
  */
-export type RequiredScopes<S extends string> = readonly S[] | ((c: Context<KeygateEnv>) => readonly string[]);
+export type RequiredScopes<S extends string, E extends CallerEnv = CallerEnv> = readonly S[] | ((c: Context<E>) => readonly string[]);
 
 /**
  * Lets the request through only when the caller (an API key or OAuth token) holds `scopes` (all
@@ -23,10 +23,13 @@ export type RequiredScopes<S extends string> = readonly S[] | ((c: Context<Keyga
  * instead).
  * @typeParam S - The scopes a fixed list may name: Keygate's own by default; for a catalog,
  *   `requireScopes<CatalogScope<typeof catalog>>(["content:read"])`.
+ * @typeParam E - The env a `scopes` callback reads (the gateway's reads `c.var.route`).
  * @example app.post("/keys", requireScopes(["keygate:keys:write"]), createKey)
  * @throws {KeygateError} 403 `insufficient_scope` with `requiredScopes` and `missingScopes`.
  */
-export function requireScopes<S extends string = KeygateScope>(scopes: RequiredScopes<NoInfer<S>>): MiddlewareHandler<KeygateEnv> {
+export function requireScopes<S extends string = KeygateScope, E extends CallerEnv = CallerEnv>(
+  scopes: RequiredScopes<NoInfer<S>, E>,
+): MiddlewareHandler<E> {
   const requiredOf = typeof scopes === "function" ? scopes : () => scopes;
   return async function requireScopesMiddleware(c, next) {
     const principal = principalOf(c.var.caller);

@@ -5,7 +5,7 @@
  */
 import type { Context, MiddlewareHandler } from "hono";
 import { timingSafeEqual } from "hono/utils/buffer";
-import { getConfig } from "../env";
+import { type Bindings, getConfig } from "../env";
 import { verifySession } from "../auth/session";
 import type { KeygateError } from "../errors";
 import { readDb } from "../db/session";
@@ -16,14 +16,17 @@ import { hashApiKey, keyPrefix, parseApiKey } from "../core/api-key";
 import { cacheContext } from "../http/cache-context";
 import { unauthorized } from "../http/challenge";
 import type { Caller } from "../caller/caller";
-import type { KeygateEnv } from "../http/context";
+import type { AnyChainEnv, CallerVariables, KeygateEnv, MatchRouteVariables } from "../http/context";
 import { readCredential } from "../http/read-credential";
 import { isTokenForResource } from "../core/resource-indicator";
 import { verifyAccessToken } from "../credentials/access-tokens";
 
+/** What `resolveCaller` reads (the route, where `matchRoute` ran before it) and sets (the caller). */
+type ResolveCallerEnv = { Bindings: Bindings; Variables: KeygateEnv["Variables"] & CallerVariables & Partial<MatchRouteVariables> };
+
 export interface ResolveCallerOptions {
   /** Whether a request without any credential may pass as `anonymous` (public routes). */
-  allowAnonymous(c: Context<KeygateEnv>): boolean;
+  allowAnonymous(c: Context<ResolveCallerEnv>): boolean;
   /** Whether `Authorization: Bearer <ADMIN_TOKEN>` is accepted (the admin API only). */
   acceptAdminToken: boolean;
 }
@@ -33,14 +36,14 @@ export interface ResolveCallerOptions {
  * @throws {KeygateError} 401 for a missing or invalid credential, 503 when the key, token or
  *   session store is down.
  */
-export function resolveCaller(options: ResolveCallerOptions): MiddlewareHandler<KeygateEnv> {
+export function resolveCaller(options: ResolveCallerOptions): MiddlewareHandler<ResolveCallerEnv> {
   return async function resolveCallerMiddleware(c, next) {
     c.set("caller", await callerOf(c, options));
     await next();
   };
 }
 
-async function callerOf(c: Context<KeygateEnv>, options: ResolveCallerOptions): Promise<Caller> {
+async function callerOf(c: Context<ResolveCallerEnv>, options: ResolveCallerOptions): Promise<Caller> {
   const config = getConfig(c.env);
   const credential = readCredential(c.req.raw.headers, config.sessionCookieNames);
   switch (credential.kind) {
@@ -86,7 +89,7 @@ function resourceOf(url: string): string {
 }
 
 /** The active key for a raw key, `null` when malformed, of the other env or unknown. */
-async function lookupApiKey(c: Context<KeygateEnv>, raw: string): Promise<ActiveKey | null> {
+async function lookupApiKey(c: Context<ResolveCallerEnv>, raw: string): Promise<ActiveKey | null> {
   const parsed = parseApiKey(raw, getConfig(c.env).keyEnv);
   if (!parsed.ok) {
     if (parsed.wellFormed) c.set("keyPrefix", keyPrefix(raw));
@@ -101,7 +104,7 @@ async function lookupApiKey(c: Context<KeygateEnv>, raw: string): Promise<Active
 }
 
 /** A 401 `invalid api key`. */
-export function invalidApiKey(c: Context<KeygateEnv>): KeygateError {
+export function invalidApiKey<E extends AnyChainEnv>(c: Context<E>): KeygateError {
   return unauthorized(c, "invalid api key");
 }
 

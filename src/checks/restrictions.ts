@@ -6,14 +6,14 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { KeygateError } from "../errors";
 import type { ActiveKey } from "../caller/active-key";
-import type { KeygateEnv } from "../http/context";
+import type { CallerEnv } from "../http/context";
 import { isIpAllowed } from "../core/ip";
 import { isOriginAllowed } from "../core/origin";
 import { unauthorized } from "../http/challenge";
 import { invalidApiKey } from "./resolve-caller";
 
 /** Enforces the restrictions of an API key caller; other callers pass untouched. */
-export function checkKeyRestrictions(): MiddlewareHandler<KeygateEnv> {
+export function checkKeyRestrictions(): MiddlewareHandler<CallerEnv> {
   return async function checkKeyRestrictionsMiddleware(c, next) {
     const caller = c.var.caller;
     if (caller.kind === "api_key") enforce(c, caller.key, Date.now());
@@ -21,7 +21,7 @@ export function checkKeyRestrictions(): MiddlewareHandler<KeygateEnv> {
   };
 }
 
-function enforce(c: Context<KeygateEnv>, key: ActiveKey, now: number): void {
+function enforce(c: Context<CallerEnv>, key: ActiveKey, now: number): void {
   if (key.revoked) throw invalidApiKey(c);
   if (key.notBefore !== null && now < key.notBefore) throw unauthorized(c, "api key not yet valid");
   if (key.expiresAt !== null && now >= key.expiresAt) throw unauthorized(c, "api key expired");

@@ -6,14 +6,14 @@
 import type { Context } from "hono";
 import { ROLE_SCOPES } from "../admin/session-role";
 import type { Bindings } from "../env";
-import type { KeygateVariables } from "../http/context";
+import type { KeygateEnv } from "../http/context";
 import type { KeyRecord } from "../schemas/key";
 import type { ConsoleApi } from "./api";
 import type { OrgChoice } from "./layout";
 
 export interface ConsoleEnv {
   Bindings: Bindings;
-  Variables: KeygateVariables & {
+  Variables: KeygateEnv["Variables"] & {
     api: ConsoleApi;
     /** The org of an org page (`/_keygate/console/<org>/…`). */
     org: OrgChoice;

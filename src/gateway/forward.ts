@@ -5,11 +5,11 @@
 import type { MiddlewareHandler } from "hono";
 import { getConfig } from "../env";
 import type { KeygateIdentity } from "../origin/identity";
-import type { KeygateEnv, KeygateVariables } from "../http/context";
+import type { CallerEnv } from "../http/context";
 import { loadPolicy } from "../policy/compile";
 import { forwardToOrigin } from "./proxy";
 
-export function forward(): MiddlewareHandler<KeygateEnv> {
+export function forward(): MiddlewareHandler<CallerEnv> {
   return async function forwardHandler(c) {
     const url = new URL(c.req.url);
     const identity = identityOf(c.var);
@@ -18,7 +18,7 @@ export function forward(): MiddlewareHandler<KeygateEnv> {
   };
 }
 
-function identityOf({ caller, orgId, projectId, requestId }: KeygateVariables): KeygateIdentity {
+function identityOf({ caller, orgId, projectId, requestId }: CallerEnv["Variables"]): KeygateIdentity {
   switch (caller.kind) {
     case "api_key":
       return { caller: "api_key", keyId: caller.key.id, orgId: caller.key.orgId, projectId, scopes: caller.key.scopes, requestId };

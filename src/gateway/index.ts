@@ -10,7 +10,7 @@ import { auditRequests } from "../audit/record";
 import { checkProject } from "../checks/check-project";
 import { checkSessionOrg } from "../checks/check-session-org";
 import { checkSessionOrigin } from "../checks/check-session-origin";
-import type { KeygateEnv } from "../http/context";
+import type { KeygateEnv, RoutedEnv } from "../http/context";
 import { forward } from "./forward";
 import { matchRoute } from "../checks/match-route";
 import { checkMcpMessages } from "./mcp/check-mcp";
@@ -26,12 +26,12 @@ gateway.use(auditRequests(), policyCors());
 gateway.all(
   "*",
   matchRoute(),
-  resolveCaller({ allowAnonymous: (c) => c.var.route.route.public, acceptAdminToken: false }),
+  resolveCaller({ allowAnonymous: (c) => c.var.route?.route.public === true, acceptAdminToken: false }),
   checkKeyRestrictions(),
   checkSessionOrigin(),
   checkSessionOrg(),
   checkProject(),
-  requireScopes((c) => c.var.route.route.scopes),
+  requireScopes<string, RoutedEnv>((c) => c.var.route.route.scopes),
   checkMcpMessages(),
   enforceRateLimits(),
   forward(),

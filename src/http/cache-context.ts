@@ -4,13 +4,12 @@
  */
 import type { Context } from "hono";
 import type { CacheContext } from "../cache/tiered";
-import { getConfig } from "../env";
-import type { KeygateEnv } from "./context";
+import { type Bindings, getConfig } from "../env";
 
 /** Unknown keys are remembered briefly, so a key created elsewhere starts working soon. */
 const NEGATIVE_TTL_MS = 10_000;
 
-export function cacheContext(c: Context<KeygateEnv>): CacheContext {
+export function cacheContext<E extends { Bindings: Bindings }>(c: Context<E>): CacheContext {
   const ttlMs = getConfig(c.env).keyCacheTtlSeconds * 1000;
   return {
     kv: c.env.KEY_CACHE,

@@ -7,13 +7,13 @@
  */
 import type { Context } from "hono";
 import { KeygateError } from "../errors";
-import type { KeygateEnv } from "./context";
+import type { AnyChainEnv } from "./context";
 import { resourceMetadataUrl } from "../policy/mcp-resource";
 
 const REALM_CHALLENGE = 'Bearer realm="keygate"';
 
 /** A 401 with `message` and the challenge that fits the caller. */
-export function unauthorized(c: Context<KeygateEnv>, message: string): KeygateError {
+export function unauthorized<E extends AnyChainEnv>(c: Context<E>, message: string): KeygateError {
   const base = isBearerCaller(c) ? 'Bearer error="invalid_token"' : REALM_CHALLENGE;
   const route = c.get("route")?.route;
   const challenge = route?.mcp ? base + scopeParam(route.scopes) + metadataParam(c) : base;
@@ -21,7 +21,7 @@ export function unauthorized(c: Context<KeygateEnv>, message: string): KeygateEr
 }
 
 /** RFC 6750 `WWW-Authenticate` for a caller whose deciding credential was a bearer token, else nothing. */
-export function bearerChallenge(c: Context<KeygateEnv>, error: string, scope?: readonly string[]): Record<string, string> {
+export function bearerChallenge<E extends AnyChainEnv>(c: Context<E>, error: string, scope?: readonly string[]): Record<string, string> {
   if (!isBearerCaller(c)) return {};
   return { "WWW-Authenticate": `Bearer error="${error}"${scope ? scopeParam(scope) : ""}${metadataParam(c)}` };
 }
@@ -30,7 +30,7 @@ export function bearerChallenge(c: Context<KeygateEnv>, error: string, scope?: r
  * The step-up challenge of an MCP message denial (SPEC §10): sent to every caller, API keys too,
  * since the scopes it names are what a new key or consent would need.
  */
-export function mcpScopeChallenge(c: Context<KeygateEnv>, missing: readonly string[]): Record<string, string> {
+export function mcpScopeChallenge<E extends AnyChainEnv>(c: Context<E>, missing: readonly string[]): Record<string, string> {
   return { "WWW-Authenticate": `Bearer error="insufficient_scope"${scopeParam(missing)}${metadataParam(c)}` };
 }
 
@@ -38,11 +38,11 @@ function scopeParam(scope: readonly string[]): string {
   return scope.length > 0 ? `, scope="${scope.join(" ")}"` : "";
 }
 
-function metadataParam(c: Context<KeygateEnv>): string {
+function metadataParam<E extends AnyChainEnv>(c: Context<E>): string {
   const route = c.get("route")?.route;
   return route?.mcp ? `, resource_metadata="${resourceMetadataUrl(c.req.url, route)}"` : "";
 }
 
-function isBearerCaller(c: Context<KeygateEnv>): boolean {
+function isBearerCaller<E extends AnyChainEnv>(c: Context<E>): boolean {
   return c.req.header("x-api-key") === undefined && /^bearer(?:\s|$)/i.test(c.req.header("authorization") ?? "");
 }

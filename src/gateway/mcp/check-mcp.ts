@@ -9,7 +9,7 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { type ErrorCode, KeygateError, type KeygateErrorOptions } from "../../errors";
 import { mcpScopeChallenge } from "../../http/challenge";
-import type { KeygateEnv } from "../../http/context";
+import type { RoutedEnv } from "../../http/context";
 import { principalOf } from "../../caller/caller";
 import { missingScopes } from "../../core/scopes";
 import { McpMessageError } from "./errors";
@@ -35,7 +35,7 @@ const UTF8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 const ANY_LIST = Object.values(LIST_SHAPES);
 
 /** Checks each message on routes with an `mcp` map; other routes pass untouched. */
-export function checkMcpMessages(): MiddlewareHandler<KeygateEnv> {
+export function checkMcpMessages(): MiddlewareHandler<RoutedEnv> {
   return async function checkMcpMessagesMiddleware(c, next) {
     const rules = c.var.route.route.mcp;
     if (!rules) return next();
@@ -65,7 +65,7 @@ export function checkMcpMessages(): MiddlewareHandler<KeygateEnv> {
   };
 }
 
-async function readMessage(c: Context<KeygateEnv>): Promise<McpMessage> {
+async function readMessage(c: Context<RoutedEnv>): Promise<McpMessage> {
   const request = c.req.raw;
   const bytes = await readLimited(request.body, Number(request.headers.get("content-length") ?? 0), MAX_MCP_MESSAGE_BYTES);
   if (!bytes) {
@@ -86,7 +86,7 @@ async function readMessage(c: Context<KeygateEnv>): Promise<McpMessage> {
   return parsed.message;
 }
 
-function checkTarget(c: Context<KeygateEnv>, rules: McpRules, id: JsonRpcId, target: McpTarget): void {
+function checkTarget(c: Context<RoutedEnv>, rules: McpRules, id: JsonRpcId, target: McpTarget): void {
   const required = rules.requiredFor(target.kind, target.name);
   if (!required) {
     // No consent or key could lift this one, so there is no challenge to answer.
@@ -104,12 +104,12 @@ function checkTarget(c: Context<KeygateEnv>, rules: McpRules, id: JsonRpcId, tar
 }
 
 /** The required scopes the caller lacks; sessions and ADMIN_TOKEN skip scope checks (SPEC §1). */
-function missingOf(c: Context<KeygateEnv>, required: readonly string[]): string[] {
+function missingOf(c: Context<RoutedEnv>, required: readonly string[]): string[] {
   const principal = principalOf(c.var.caller);
   return principal ? missingScopes(principal.grants, required) : [];
 }
 
-function mayUseFor(c: Context<KeygateEnv>, rules: McpRules): MayUse {
+function mayUseFor(c: Context<RoutedEnv>, rules: McpRules): MayUse {
   return (kind, name) => {
     const required = rules.requiredFor(kind, name);
     return required !== undefined && missingOf(c, required).length === 0;
