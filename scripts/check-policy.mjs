@@ -29,7 +29,7 @@ async function main() {
     try {
       JSON.parse(await readFile(join(root, "policy.json"), "utf8"));
     } catch (error) {
-      console.error(`POLICY_INVALID (policy.json): policy.json is not valid JSON (${error.message})`);
+      console.error(`POLICY_INVALID (policy.json): policy.json is not valid JSON (${/** @type {Error} */ (error).message})`);
       return 1;
     }
   }
@@ -39,8 +39,9 @@ async function main() {
   try {
     compiled = loadPolicy({ POLICY: process.env.POLICY });
   } catch (error) {
-    if (error && error.code === "POLICY_INVALID") {
-      console.error(`POLICY_INVALID (${source}): ${error.message}`);
+    const failure = /** @type {{ code?: string, message?: string } | null | undefined} */ (error);
+    if (failure && failure.code === "POLICY_INVALID") {
+      console.error(`POLICY_INVALID (${source}): ${failure.message}`);
       return 1;
     }
     throw error;

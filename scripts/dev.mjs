@@ -90,13 +90,13 @@ async function main() {
   try {
     demo = await ensureDemo(adminToken);
   } catch (error) {
-    log(`warning: could not set up the demo org, project and key: ${error.message}`);
+    log(`warning: could not set up the demo org, project and key: ${/** @type {Error} */ (error).message}`);
   }
   let demoUser;
   try {
     demoUser = await ensureDemoUser(adminToken, demo?.orgId);
   } catch (error) {
-    log(`warning: could not set up the demo console user: ${error.message}`);
+    log(`warning: could not set up the demo console user: ${/** @type {Error} */ (error).message}`);
   }
   printBanner({ adminToken, demo, demoUser, forwarding: Boolean(vars.ORIGIN_URL), originUrl: vars.ORIGIN_URL });
 }
@@ -138,7 +138,10 @@ async function ensureDevVars() {
   return vars.ADMIN_TOKEN;
 }
 
-/** `wrangler d1 migrations apply keygate --local`, without the confirmation prompt. */
+/**
+ * `wrangler d1 migrations apply keygate --local`, without the confirmation prompt.
+ * @returns {Promise<void>}
+ */
 function applyMigrations() {
   log("applying D1 migrations to the local database");
   return new Promise((resolve, reject) => {
@@ -162,7 +165,7 @@ function applyMigrations() {
 function assertPortFree(port) {
   return new Promise((resolve, reject) => {
     const server = createServer();
-    server.once("error", (error) =>
+    server.once("error", (/** @type {NodeJS.ErrnoException} */ error) =>
       reject(new Error(error.code === "EADDRINUSE" ? `port ${port} is in use; free it or run PORT=<port> npm run dev` : error.message)),
     );
     server.listen(port, () => server.close(resolve));
@@ -211,7 +214,7 @@ async function ensureDemo(adminToken) {
   if (!saved) return { problem: "orgs exist but no demo key was saved (.wrangler/demo-key.txt)" };
   const check = await fetch(`${BASE}/_keygate/v1/keys?limit=1`, { headers: { "x-api-key": saved } });
   if (!check.ok) {
-    const body = await check.json().catch(() => ({}));
+    const body = /** @type {{ message?: string }} */ (await check.json().catch(() => ({})));
     return { problem: `the saved demo key in .wrangler/demo-key.txt is rejected (${check.status} ${body.message ?? ""})`.trim() };
   }
   return { key: saved, created: false };
@@ -252,13 +255,20 @@ async function authCall(path, headers, body) {
   return response;
 }
 
+/**
+ * @param {string} method
+ * @param {string} path
+ * @param {Record<string, string>} headers
+ * @param {Record<string, unknown>} [body]
+ * @returns {Promise<any>} the answer's JSON
+ */
 async function call(method, path, headers, body) {
   const response = await fetch(`${BASE}${path}`, {
     method,
     headers: { ...headers, ...(body && { "content-type": "application/json" }) },
     body: body && JSON.stringify(body),
   });
-  const json = await response.json().catch(() => null);
+  const json = /** @type {any} */ (await response.json().catch(() => null));
   if (!response.ok || !json?.ok) {
     throw new Error(`${method} ${path} answered ${response.status}: ${json ? JSON.stringify(json) : "(not JSON)"}`);
   }
@@ -329,8 +339,13 @@ function stop(signal) {
   }, 10_000).unref();
 }
 
-/** A small dotenv reader: KEY=value, optional `export`, quotes, # comments. */
+/**
+ * A small dotenv reader: KEY=value, optional `export`, quotes, # comments.
+ * @param {string} text
+ * @returns {Record<string, string>}
+ */
 function parseDotenv(text) {
+  /** @type {Record<string, string>} */
   const vars = {};
   for (const raw of text.split(/\r?\n/)) {
     const match = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$/.exec(raw);

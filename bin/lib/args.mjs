@@ -178,6 +178,9 @@ export function commandHelp(name) {
 /**
  * Parses argv into `{ command, values, positionals }`, or `{ help: text }` when help was asked for
  * (or no command given). Unknown commands and flags throw a UsageError (exit 2).
+ * @param {string[]} argv
+ * @returns {{ help: string, command?: undefined, values?: undefined, positionals?: undefined }
+ *   | { help?: undefined, command: string, values: Record<string, any>, positionals: string[] }}
  */
 export function parseCommandLine(argv) {
   // Global flags may also come before the command: `keygate --url http://… keys list`.
@@ -220,7 +223,7 @@ export function parseCommandLine(argv) {
   try {
     parsed = parseArgs({ args: rest, options, allowPositionals: true, strict: true });
   } catch (error) {
-    throw new UsageError(`${error.message.replace(/\. To specify a positional.*$/s, "")}\nRun keygate ${name} --help for its flags.`, 2);
+    throw new UsageError(`${/** @type {Error} */ (error).message.replace(/\. To specify a positional.*$/s, "")}\nRun keygate ${name} --help for its flags.`, 2);
   }
   const expected = command.positional ? 1 : 0;
   if (parsed.positionals.length !== expected) {

@@ -19,7 +19,7 @@ export async function run(argv, io = {}) {
   let json = false;
   try {
     const parsed = parseCommandLine(argv);
-    if (parsed.help) {
+    if (parsed.help !== undefined) {
       stdout.write(parsed.help);
       return 0;
     }
@@ -70,7 +70,7 @@ function report(error, err, json) {
   }
   if (error instanceof UsageError || error instanceof NetworkError) {
     err(`error: ${error.message}`);
-    return error.exitCode ?? 1;
+    return /** @type {{ exitCode?: number }} */ (error).exitCode ?? 1;
   }
   err(`error: ${error?.message ?? error}`);
   return 1;

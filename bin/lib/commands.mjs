@@ -237,7 +237,7 @@ async function auditExport(ctx) {
     await pipeline(source, createWriteStream(partial, { mode: 0o600 }));
   } catch (error) {
     await rm(partial, { force: true });
-    throw new Error(`the export was cut off (${error.message}); nothing was written to ${v.out}`);
+    throw new Error(`the export was cut off (${/** @type {Error} */ (error).message}); nothing was written to ${v.out}`);
   }
   await rename(partial, v.out);
   if (!v.json) ctx.err(`Wrote ${v.out}.`);

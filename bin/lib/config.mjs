@@ -26,7 +26,7 @@ export async function loadCredentials(env = process.env) {
   try {
     text = await readFile(path, "utf8");
   } catch (error) {
-    if (error.code === "ENOENT") return null;
+    if (/** @type {NodeJS.ErrnoException} */ (error).code === "ENOENT") return null;
     throw error;
   }
   try {
@@ -60,7 +60,7 @@ export async function deleteCredentials(env = process.env) {
     await rm(path);
     return true;
   } catch (error) {
-    if (error.code === "ENOENT") return false;
+    if (/** @type {NodeJS.ErrnoException} */ (error).code === "ENOENT") return false;
     throw error;
   }
 }

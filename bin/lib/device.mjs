@@ -26,6 +26,8 @@ export async function requestDeviceCode({ fetch, url, clientId, scope, orgId, pr
  * Polls until tokens arrive. Waits `interval` seconds before each poll; `slow_down` adds 5 s
  * (RFC 8628 §3.5); `access_denied` and `expired_token` end with a UsageError, as does running past
  * `expires_in`. `sleep` and `now` are injectable for tests; `onPoll(error)` sees each pending answer.
+ * @param {{ fetch: typeof fetch, url: string, clientId: string, device: any, sleep?: (ms: number) => Promise<unknown>,
+ *   now?: () => number, onPoll?: (error: unknown) => void }} options
  */
 export async function pollForToken({ fetch, url, clientId, device, sleep: wait = sleep, now = Date.now, onPoll }) {
   let interval = Math.max(1, Number(device.interval) || 5);

@@ -160,7 +160,12 @@ export function createClient({ url, auth, env = process.env, fetch: fetchImpl = 
     return h;
   }
 
-  /** One call; returns the Response (ok), throws ApiError / NetworkError otherwise. */
+  /**
+   * One call; returns the Response (ok), throws ApiError / NetworkError otherwise.
+   * @param {string} method
+   * @param {string} path
+   * @param {{ query?: Record<string, unknown>, body?: unknown, accept?: string }} [options]
+   */
   async function raw(method, path, { query, body, accept } = {}) {
     if (!auth) throw new UsageError("not logged in: run keygate login, or set KEYGATE_API_KEY / KEYGATE_ADMIN_TOKEN (or pass --api-key)");
     if (auth.kind === "oauth" && !refreshed && Date.parse(auth.saved.expires_at) - REFRESH_MARGIN_MS <= now()) await refresh();
