@@ -4,7 +4,7 @@ import { defineConfig } from "vitest/config";
 // Four projects: `workers` (the Worker's suite, inside workerd), `cli` (bin/keygate.mjs, in
 // Node: unit tests plus an integration test against a locally started Worker), `e2e` (Node:
 // the Worker started locally and driven by what its users run: Chromium, OAuth and MCP clients),
-// and `package` (Node: the packed `keygate/verify` entry installed into a fresh project).
+// and `package` (Node: the packed entries installed into fresh projects).
 export default defineConfig(async () => {
   const migrations = await readD1Migrations("./migrations");
   return {
@@ -62,11 +62,13 @@ export default defineConfig(async () => {
           },
         },
         {
-          // The published entries (`keygate/verify`), packed and installed like an origin would.
+          // The published entries (`keygate/verify`, `keygate/hono`), packed once and installed
+          // into fresh projects the way an origin or another team's Worker would.
           test: {
             name: "package",
             environment: "node",
             include: ["test/package/**/*.test.ts"],
+            globalSetup: ["./test/package/global-setup.ts"],
             testTimeout: 30_000,
             hookTimeout: 120_000,
           },

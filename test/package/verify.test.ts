@@ -3,52 +3,27 @@
  * the tarball into a fresh project, imported by the machine's own Node (20 here, not the repo's
  * node 24) and verifying a request the gateway's own forwarding code signed.
  */
-import { execFile, spawn } from "node:child_process";
-import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { delimiter, join } from "node:path";
-import { promisify } from "node:util";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { spawn } from "node:child_process";
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { Config } from "../../src/env";
 import { forwardToOrigin } from "../../src/gateway/proxy";
+import { type FreshProject, freshProject, NODE, run } from "./fresh-project";
 
-const run = promisify(execFile);
-// vitest runs from the repository root.
-const ROOT = process.cwd();
 const SECRET = "package-test-secret";
 
-/** The machine's node: the first on PATH outside node_modules (npm scripts put node 24 first). */
-function machineNode(): string {
-  for (const dir of (process.env.PATH ?? "").split(delimiter)) {
-    if (dir.includes("node_modules")) continue;
-    const candidate = join(dir, "node");
-    if (existsSync(candidate)) return candidate;
-  }
-  throw new Error("no node on PATH outside node_modules");
-}
-
-const NODE = machineNode();
-
-let dir: string;
+let project: FreshProject;
 let app: string;
-let tarballFiles: string[];
 
+// The package has no dependencies, so the install needs no registry.
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), "keygate-pack-"));
-  await run("npm", ["run", "build", "--silent"], { cwd: ROOT, timeout: 60_000 });
-  const { stdout } = await run("npm", ["pack", "--ignore-scripts", "--json", "--pack-destination", dir], { cwd: ROOT, timeout: 60_000 });
-  const [packed] = JSON.parse(stdout) as [{ filename: string; files: { path: string }[] }];
-  tarballFiles = packed.files.map((file) => file.path);
-  app = join(dir, "origin-app");
-  await mkdir(app);
-  await writeFile(join(app, "package.json"), JSON.stringify({ name: "origin-app", private: true, type: "module" }));
-  // The package has no dependencies, so the install needs no registry.
-  await run("npm", ["install", join(dir, packed.filename), "--offline", "--no-audit", "--no-fund", "--ignore-scripts"], { cwd: app, timeout: 60_000 });
+  project = await freshProject("origin-app");
+  app = project.dir;
 }, 120_000);
 
 afterAll(async () => {
-  if (dir) await rm(dir, { recursive: true, force: true });
+  await project?.remove();
 });
 
 /** A request as the gateway's own code forwards it (echo mode shows exactly what it would send). */
@@ -152,9 +127,10 @@ describe("the keygate/verify package", () => {
     }
   });
 
-  it("packs only the built entry, the CLI and the package metadata", () => {
-    expect(tarballFiles).toEqual(expect.arrayContaining(["dist/index.js", "dist/index.d.ts", "dist/signature.js", "package.json", "bin/keygate.mjs"]));
-    expect(tarballFiles.filter((path) => path.startsWith("src/") || path.startsWith("test/"))).toEqual([]);
+  it("packs only the built entries, the CLI and the package metadata", () => {
+    const { files } = inject("packed");
+    expect(files).toEqual(expect.arrayContaining(["dist/verify.js", "dist/verify.d.ts", "package.json", "bin/keygate.mjs"]));
+    expect(files.filter((path) => !/^(dist|bin)\//.test(path) && !/^(package\.json|README\.md|LICENSE)$/.test(path))).toEqual([]);
   });
 
   it("verifies, under the machine's Node (20 on these machines), a v2 signature made by the gateway, reading the checked body", async () => {
@@ -168,19 +144,26 @@ describe("the keygate/verify package", () => {
     expect(out).toMatchObject({ ok: true, read: "mismatch" });
   });
 
-  it("ships types and exposes nothing but its entry", async () => {
+  it("ships types, installs nothing else and exposes nothing but its entries", async () => {
     const script = `
-      import { readFile } from "node:fs/promises";
+      import { readdir, readFile } from "node:fs/promises";
       const pkg = JSON.parse(await readFile("node_modules/keygate/package.json", "utf8"));
       let deep = "importable";
       try { await import("keygate/src/origin/signature.ts"); } catch (error) { deep = error.code; }
-      console.log(JSON.stringify({ exports: pkg.exports, sideEffects: pkg.sideEffects, dependencies: pkg.dependencies ?? {}, deep }));
+      const installed = await readdir("node_modules");
+      console.log(JSON.stringify({ exports: pkg.exports, sideEffects: pkg.sideEffects, dependencies: pkg.dependencies ?? {}, peers: pkg.peerDependenciesMeta, installed, deep }));
     `;
     const out = JSON.parse(await inOriginApp(script, null));
     expect(out).toEqual({
-      exports: { "./verify": { types: "./dist/index.d.ts", import: "./dist/index.js", default: "./dist/index.js" } },
+      exports: {
+        "./verify": { types: "./dist/verify.d.ts", default: "./dist/verify.js" },
+        "./hono": { types: "./dist/hono.d.ts", default: "./dist/hono.js" },
+      },
       sideEffects: false,
       dependencies: {},
+      // keygate/hono's peers are optional, so an origin installing the package for keygate/verify gets only keygate.
+      peers: { hono: { optional: true }, zod: { optional: true } },
+      installed: expect.not.arrayContaining(["hono", "zod"]),
       deep: "ERR_PACKAGE_PATH_NOT_EXPORTED",
     });
   });
