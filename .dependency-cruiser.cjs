@@ -22,12 +22,14 @@ const LAYERS = {
   credentials: ["core", "schemas", "errors", "env", "caller", "cache", "db"],
   audit: ["core", "schemas", "errors", "env", "caller", "db", "http"],
   auth: ["core", "schemas", "errors", "env", "policy", "cache", "db", "http", "credentials"],
-  checks: ["core", "schemas", "errors", "env", "policy", "caller", "cache", "db", "http", "ratelimit", "credentials", "auth"],
-  gateway: ["core", "origin", "schemas", "errors", "env", "policy", "caller", "http", "audit", "checks"],
-  admin: ["core", "schemas", "errors", "env", "policy", "caller", "db", "http", "ratelimit", "credentials", "audit", "checks"],
+  checks: ["core", "origin", "schemas", "errors", "env", "policy", "caller", "cache", "db", "http", "ratelimit", "credentials", "auth"],
+  gateway: ["core", "origin", "schemas", "errors", "env", "policy", "caller", "http", "audit", "auth", "checks"],
+  admin: ["core", "schemas", "errors", "env", "policy", "caller", "db", "http", "ratelimit", "credentials", "audit", "auth", "checks"],
   oauth: ["core", "schemas", "errors", "env", "policy", "caller", "cache", "db", "http", "credentials", "auth"],
   console: ["core", "schemas", "errors", "env", "policy", "http", "auth", "admin"],
   consumer: ["core", "schemas", "errors", "env", "db", "audit"],
+  // The keygate/hono package entry: the checks for another team's Worker (no gateway, no better-auth).
+  hono: ["core", "origin", "schemas", "errors", "env", "policy", "http", "audit", "checks"],
   entry: ["*"], // src/app.ts, src/index.ts
 };
 

@@ -6,7 +6,7 @@
 import { defineConfig } from "tsup";
 
 export default defineConfig({
-  entry: { verify: "src/origin/index.ts" },
+  entry: { verify: "src/origin/index.ts", hono: "src/hono/index.ts" },
   format: "esm",
   platform: "neutral",
   target: "es2022",

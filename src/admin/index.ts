@@ -8,6 +8,7 @@
  */
 import { Hono } from "hono";
 import { auditRequests } from "../audit/record";
+import { verifySession } from "../auth/session";
 import type { KeygateEnv } from "../http/context";
 import { checkSessionOrigin } from "../checks/check-session-origin";
 import { checkKeyRestrictions } from "../checks/restrictions";
@@ -31,7 +32,7 @@ admin.use(
   "*",
   auditRequests({ when: (c) => c.var.adminChange !== undefined || c.var.wouldDeny !== undefined || c.res.status >= 400 }),
   limitBody(),
-  resolveCaller({ allowAnonymous: () => false, acceptAdminToken: true }),
+  resolveCaller({ allowAnonymous: () => false, acceptAdminToken: true, verifySession }),
   checkKeyRestrictions(),
   checkSessionOrigin({ trustOwnOrigin: true }),
   // Listing orgs is the one call a session makes without acting for an org (it lists its own).

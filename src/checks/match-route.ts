@@ -7,16 +7,18 @@ import type { MiddlewareHandler } from "hono";
 import { KeygateError } from "../errors";
 import type { Bindings } from "../env";
 import type { MatchRouteVariables } from "../http/context";
-import { loadPolicy } from "../policy/compile";
+import type { PolicySource } from "../policy/compile";
 import { requestPathIssue } from "../policy/match";
 
 /**
- * Sets `c.var.route` to the first policy route matching the request.
+ * Sets `c.var.policy`, and `c.var.route` to the first route of it matching the request.
+ * @param policyOf - Keygate's Worker loads its policy from the env; a keygate/hono app's is fixed.
  * @throws {KeygateError} 500 `POLICY_INVALID`, 400 for an ambiguous path, 404 `no route`.
  */
-export function matchRoute(): MiddlewareHandler<{ Bindings: Bindings; Variables: MatchRouteVariables }> {
+export function matchRoute(policyOf: PolicySource): MiddlewareHandler<{ Bindings: Bindings; Variables: MatchRouteVariables }> {
   return async function matchRouteMiddleware(c, next) {
-    const policy = loadPolicy(c.env);
+    const policy = policyOf(c.env);
+    c.set("policy", policy);
     const issue = requestPathIssue(c.req.url);
     if (issue !== undefined) throw KeygateError.badRequest([{ path: "path", message: issue }]);
     const match = policy.matchRoute(c.req.method, c.req.path);

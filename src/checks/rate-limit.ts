@@ -10,7 +10,6 @@ import { KeygateError } from "../errors";
 import { checkLimits, isLimited, type LimitSubject } from "../ratelimit/check";
 import { rateLimitHeaders } from "../ratelimit/headers";
 import type { RoutedEnv } from "../http/context";
-import { loadPolicy } from "../policy/compile";
 
 /**
  * Counts the request against the caller's limits: an API key's own (counted under its rotation
@@ -44,7 +43,7 @@ function limitSubjectOf(c: Context<RoutedEnv>): LimitSubject | undefined {
   }
   if (caller.kind === "oauth") {
     const { userId, clientId } = caller.token;
-    return { counterId: `oauth:${userId}:${clientId}`, rateLimits: loadPolicy(c.env).oauthRateLimits, quota: null };
+    return { counterId: `oauth:${userId}:${clientId}`, rateLimits: c.var.policy.oauthRateLimits, quota: null };
   }
   return undefined;
 }

@@ -6,7 +6,7 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { timingSafeEqual } from "hono/utils/buffer";
 import { type Bindings, getConfig } from "../env";
-import { verifySession } from "../auth/session";
+import type { CacheContext } from "../cache/tiered";
 import type { KeygateError } from "../errors";
 import { readDb } from "../db/session";
 import { findKeyByHash } from "../db/keys";
@@ -29,7 +29,22 @@ export interface ResolveCallerOptions {
   allowAnonymous(c: Context<ResolveCallerEnv>): boolean;
   /** Whether `Authorization: Bearer <ADMIN_TOKEN>` is accepted (the admin API only). */
   acceptAdminToken: boolean;
+  /**
+   * Verifies dashboard session cookies (Keygate's own Worker passes better-auth's,
+   * src/auth/session.ts). Without it session cookies are not credentials: they are ignored.
+   */
+  verifySession?: SessionVerifier;
 }
+
+/**
+ * The user behind a session cookie's value, `null` for a forged, unknown or expired one. Injected
+ * rather than imported, so these checks (and keygate/hono) never load better-auth.
+ */
+export type SessionVerifier = (
+  ctx: CacheContext,
+  env: Bindings,
+  cookieValue: string,
+) => Promise<Pick<Extract<Caller, { kind: "session" }>, "userId" | "activeOrgId"> | null>;
 
 /**
  * Sets `c.var.caller`.
@@ -45,7 +60,7 @@ export function resolveCaller(options: ResolveCallerOptions): MiddlewareHandler<
 
 async function callerOf(c: Context<ResolveCallerEnv>, options: ResolveCallerOptions): Promise<Caller> {
   const config = getConfig(c.env);
-  const credential = readCredential(c.req.raw.headers, config.sessionCookieNames);
+  const credential = readCredential(c.req.raw.headers, options.verifySession ? config.sessionCookieNames : []);
   switch (credential.kind) {
     case "none":
       if (options.allowAnonymous(c)) return { kind: "anonymous" };
@@ -75,7 +90,7 @@ async function callerOf(c: Context<ResolveCallerEnv>, options: ResolveCallerOpti
     }
     case "session": {
       c.set("decider", "session");
-      const session = credential.value !== null ? await verifySession(cacheContext(c), c.env, credential.value) : null;
+      const session = credential.value !== null ? await options.verifySession?.(cacheContext(c), c.env, credential.value) : null;
       if (!session) throw unauthorized(c, "invalid session");
       return { kind: "session", ...session };
     }

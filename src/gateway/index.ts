@@ -1,38 +1,30 @@
 /**
  * @module
- * The gateway: every request outside `/_keygate` goes through these checks, top to bottom, and the
- * first failure answers (SPEC §4): route, credential, revocation, validity window, IP, Origin,
- * project, scopes, MCP message checks, rate limits; then the origin. Every request, allowed or not,
- * leaves one audit event.
+ * The gateway: every request outside `/_keygate` goes through the checks of ../checks/request-checks
+ * (SPEC §4's order, the first failure answers: route, credential, revocation, validity window, IP,
+ * Origin, project, scopes, then rate limits), here with dashboard sessions and the MCP message
+ * checks (after the scopes); then the origin. Every request, allowed or not, leaves one audit event.
  */
 import { Hono } from "hono";
 import { auditRequests } from "../audit/record";
-import { checkProject } from "../checks/check-project";
+import { verifySession } from "../auth/session";
 import { checkSessionOrg } from "../checks/check-session-org";
 import { checkSessionOrigin } from "../checks/check-session-origin";
-import type { KeygateEnv, RoutedEnv } from "../http/context";
+import { policyCors } from "../checks/policy-cors";
+import { requestChecks } from "../checks/request-checks";
+import type { KeygateEnv } from "../http/context";
+import { loadPolicy } from "../policy/compile";
 import { forward } from "./forward";
-import { matchRoute } from "../checks/match-route";
 import { checkMcpMessages } from "./mcp/check-mcp";
-import { policyCors } from "./policy-cors";
-import { enforceRateLimits } from "../checks/rate-limit";
-import { requireScopes } from "../checks/require-scopes";
-import { checkKeyRestrictions } from "../checks/restrictions";
-import { resolveCaller } from "../checks/resolve-caller";
 
 export const gateway = new Hono<KeygateEnv>();
 
-gateway.use(auditRequests(), policyCors());
-gateway.all(
-  "*",
-  matchRoute(),
-  resolveCaller({ allowAnonymous: (c) => c.var.route?.route.public === true, acceptAdminToken: false }),
-  checkKeyRestrictions(),
-  checkSessionOrigin(),
-  checkSessionOrg(),
-  checkProject(),
-  requireScopes<string, RoutedEnv>((c) => c.var.route.route.scopes),
-  checkMcpMessages(),
-  enforceRateLimits(),
-  forward(),
+gateway.use(auditRequests(), policyCors(loadPolicy));
+gateway.use(
+  ...requestChecks({
+    policyOf: loadPolicy,
+    sessions: { verify: verifySession, checks: [checkSessionOrigin(), checkSessionOrg()] },
+    messageChecks: [checkMcpMessages()],
+  }),
 );
+gateway.all("*", forward());

@@ -5,6 +5,7 @@
 import type { Bindings } from "../env";
 import type { AdminAction } from "../schemas/audit-event";
 import type { Caller } from "../caller/caller";
+import type { CompiledPolicy } from "../policy/compile";
 import type { RouteMatch } from "../policy/match";
 
 /** What `assignRequestId` sets, before anything else. */
@@ -15,6 +16,8 @@ export type RequestIdVariables = {
 
 /** What `matchRoute` sets: only the gateway chain has it ({@link RoutedEnv}). */
 export type MatchRouteVariables = {
+  /** The policy the request was matched against (SPEC §5). */
+  policy: CompiledPolicy;
   route: RouteMatch;
 };
 

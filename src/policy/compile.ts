@@ -17,6 +17,9 @@ import { compileMcpRules, mcpScopeEntries } from "./mcp-rules";
 import { type Catalog, satisfies } from "../core/scopes";
 
 /** A policy ready to answer requests. */
+/** Where a middleware gets a request's policy: {@link loadPolicy} (Keygate's Worker), or a fixed one (keygate/hono). */
+export type PolicySource = (env: { POLICY?: string }) => CompiledPolicy;
+
 export interface CompiledPolicy extends RouteMatcher {
   policy: Policy;
   /** Canonical JSON text of `policy` (sorted keys, defaults filled in), for hashing. */

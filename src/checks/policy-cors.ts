@@ -8,14 +8,14 @@ import type { MiddlewareHandler } from "hono";
 import { cors } from "hono/cors";
 import { oncePer } from "../core/memo";
 import type { KeygateEnv } from "../http/context";
-import { loadPolicy, type CompiledPolicy } from "../policy/compile";
+import type { CompiledPolicy, PolicySource } from "../policy/compile";
 
 // Browser MCP clients must read the session id the server assigns (MCP Streamable HTTP).
 const EXPOSED_HEADERS = ["x-request-id", "www-authenticate", "retry-after", "ratelimit", "ratelimit-policy", "mcp-session-id"];
 
-export function policyCors(): MiddlewareHandler<KeygateEnv> {
+export function policyCors(policyOf: PolicySource): MiddlewareHandler<KeygateEnv> {
   return async function policyCorsMiddleware(c, next) {
-    const policy = loadPolicy(c.env);
+    const policy = policyOf(c.env);
     if (c.req.method === "OPTIONS" && policy.allowedMethods(c.req.path).length === 0) {
       // Not a routed path: no preflight answer, but a listed origin may still read the 404.
       const origin = c.req.header("origin");
