@@ -6,10 +6,13 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import { Hono } from "hono";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { createKeygate, type KeygateBindings, type KeygateVariables } from "../../src/hono";
+import { createOrgAs, signUp } from "../helpers/auth";
+import { authorizeDevice, bearer } from "../helpers/oauth";
 import { createKey, createOrg, env } from "../helpers/worker";
 
+// Catalog scopes that Keygate's own policy.json also lists, so its OAuth server can grant them.
 const policy = {
-  scopes: { "stories:read": "Read stories", "stories:write": "Write stories" },
+  scopes: { "stories:read": "Read stories", "stories:write": "Write stories", "content:read": "Read content" },
   routes: [
     { method: "*", path: "/api/stories", project: "origin" },
     { method: "GET", path: "/api/public", public: true },
@@ -87,7 +90,7 @@ describe("keygate in front of an app's routes", () => {
       app.get("/api/forgotten", (c) => c.json({ secret: true }, 200, { "x-handled": "1" }));
     });
     const { key } = await createKey({ org_id: org, scopes: ["stories:read", "stories:write"] });
-    for (const headers of [{}, { "x-api-key": key }, { "x-api-key": "kg_live_garbage" }]) {
+    for (const headers of [{}, { "x-api-key": key }, { "x-api-key": "kg_live_garbage" }] as Record<string, string>[]) {
       const res = await request("/api/forgotten", { headers });
       expect(res.status).toBe(404);
       expect(await res.json()).toEqual({ ok: false, code: "NOT_FOUND", message: "no route" });
@@ -180,6 +183,23 @@ describe("keygate in front of an app's routes", () => {
     expect(row).toMatchObject({ outcome: "denied", reason: "insufficient_scope", status: 403 });
     expect(JSON.parse(row.missing_scopes as string)).toEqual(["stories:write"]);
     expect(JSON.stringify(row)).not.toContain(reader);
+  });
+
+  it("accepts an OAuth access token from Keygate's OAuth server: the identity names its user, and a missing scope is 403 with an RFC 6750 challenge", async () => {
+    const { request } = appWith((app, { keygate, requireScopes }) => {
+      app.use("/api/*", keygate);
+      app.get("/api/stories", requireScopes("content:read"), (c) => c.json(c.var.identity));
+      app.post("/api/stories", requireScopes("stories:write"), (c) => c.text("created", 201));
+    });
+    const ann = await signUp("Ann");
+    const annOrg = await createOrgAs(ann, "Ann's org");
+    const token = await authorizeDevice(ann, annOrg, "content:read");
+    const read = await request("/api/stories", { headers: bearer(token.access_token) });
+    expect(read.status).toBe(200);
+    expect(await read.json()).toMatchObject({ caller: "oauth", userId: ann.userId, orgId: annOrg, scopes: ["content:read"] });
+    const write = await request("/api/stories", { method: "POST", headers: bearer(token.access_token) });
+    expect(write.status).toBe(403);
+    expect(write.headers.get("www-authenticate")).toBe('Bearer error="insufficient_scope", scope="stories:write"');
   });
 
   it("ignores session cookies (Keygate's dashboard sessions are not credentials here): no credential is a 401", async () => {
