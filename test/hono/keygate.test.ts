@@ -31,7 +31,7 @@ afterEach(() => {
 });
 
 /** An app with Keygate's checks in front of `/api/*`, counting the requests its handlers ran for. */
-function appWith(setup: (app: Hono<AppEnv>, kg: ReturnType<typeof createKeygate<typeof policy>>) => void) {
+function appWith(setup: (app: Hono<AppEnv>, kg: ReturnType<typeof createKeygate<typeof policy>>) => void, bindings: object = env) {
   const kg = createKeygate({ policy });
   const app = new Hono<AppEnv>();
   const handled: string[] = [];
@@ -42,7 +42,7 @@ function appWith(setup: (app: Hono<AppEnv>, kg: ReturnType<typeof createKeygate<
   setup(app, kg);
   const request = async (path: string, init: RequestInit = {}) => {
     const ctx = createExecutionContext();
-    const res = await app.request(`https://my-api.test${path}`, init, env, ctx);
+    const res = await app.request(`https://my-api.test${path}`, init, bindings, ctx);
     await waitOnExecutionContext(ctx);
     return res;
   };
@@ -132,6 +132,18 @@ describe("keygate in front of an app's routes", () => {
     const res = await request("/api/public");
     expect(res.status).toBe(401);
     expect(await res.json()).toEqual({ ok: false, code: "UNAUTHORIZED", message: "missing credentials" });
+    expect(handled).toEqual([]);
+  });
+
+  it("fails closed with 500 naming the binding when the Worker lacks one the checks read", async () => {
+    const { KEY_CACHE: _, ...withoutCache } = env;
+    const { request, handled } = appWith((app, { keygate }) => {
+      app.use("/api/*", keygate);
+      app.get("/api/public", (c) => c.text("ok", 200, { "x-handled": "1" }));
+    }, withoutCache);
+    const res = await request("/api/public");
+    expect(res.status).toBe(500);
+    expect(await res.json()).toEqual({ ok: false, code: "INTERNAL", message: "keygate: the Worker has no KEY_CACHE binding" });
     expect(handled).toEqual([]);
   });
 

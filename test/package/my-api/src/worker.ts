@@ -3,12 +3,12 @@
  * hop). README "keygate/hono" shows this file.
  */
 import { Hono } from "hono";
-import { createKeygate, type KeygateBindings, type KeygateVariables } from "keygate/hono";
+import { createKeygate, type KeygateVariables } from "keygate/hono";
 import policy from "../policy.json";
 
 const { keygate, requireScopes } = createKeygate({ policy });
 
-const app = new Hono<{ Bindings: KeygateBindings; Variables: KeygateVariables }>();
+const app = new Hono<{ Bindings: Env; Variables: KeygateVariables }>();
 
 // Every /api request: the policy's route, the credential, its restrictions, project and route
 // scopes; then one audit event, whatever the handler answers.
