@@ -3,10 +3,13 @@
  * `/_keygate/v1/orgs/:id/invitations` and `/orgs/:id/members` (SPEC §8): an org's people. They are
  * managed by humans, so API keys and OAuth tokens are refused whatever their scopes: ADMIN_TOKEN
  * (any org) or a session of the org — any member reads the member list, owners and admins invite.
- * Only an owner (or ADMIN_TOKEN) may invite another owner.
+ * Only an owner (or ADMIN_TOKEN) may invite another owner. An invitation is answered once with its
+ * `accept_url`, the link that redeems it (src/auth/invitations.ts); only the link secret's SHA-256
+ * is stored, and neither the link nor the secret is ever audited.
  */
 import { Hono, type MiddlewareHandler } from "hono";
 import { z } from "zod";
+import { invitationLink, newInvitationToken } from "../auth/invitations";
 import { insertInvitation, listMembers, type InvitationRecord } from "../db/members";
 import { orgExists } from "../db/orgs";
 import { KeygateError } from "../errors";
@@ -67,7 +70,8 @@ orgPeople.post("/:id/invitations", requireOrgPeople(true), async (c) => {
     created_at: new Date(now).toISOString(),
     inviter_id: caller.kind === "session" ? caller.userId : null,
   };
-  const blocked = await insertInvitation(c.env.DB, invitation);
+  const { token, tokenHash } = await newInvitationToken();
+  const blocked = await insertInvitation(c.env.DB, invitation, tokenHash);
   if (blocked !== null) {
     const reason = blocked === "member" ? "the email belongs to a member already" : "the email has a pending invitation";
     throw new KeygateError("CONFLICT", "conflict", { details: { reason } });
@@ -79,7 +83,7 @@ orgPeople.post("/:id/invitations", requireOrgPeople(true), async (c) => {
     projectId: null,
     changes: fieldChanges(null, invitation, ["email", "role", "expires_at"]),
   });
-  return c.json({ ok: true, data: invitation }, 201);
+  return c.json({ ok: true, data: { ...invitation, accept_url: invitationLink(new URL(c.req.url).origin, token) } }, 201);
 });
 
 orgPeople.get("/:id/members", requireOrgPeople(false), async (c) => {

@@ -76,6 +76,9 @@ const InvitationSchema = z.object({
   expires_at: z.string(),
   created_at: z.string(),
   inviter_id: z.string().nullable().describe("null when ADMIN_TOKEN invited"),
+  accept_url: z
+    .string()
+    .describe("the link that redeems the invitation, answered only here and once: send it to the invitee; its secret is stored only as SHA-256"),
 });
 const MemberSchema = z.object({ id: z.string(), user_id: z.string(), email: z.string(), name: z.string(), role: z.string(), created_at: z.string() });
 const SeriesSchema = z.object({
@@ -101,7 +104,8 @@ export const OPERATIONS: readonly Operation[] = [
   {
     method: "post",
     path: "/orgs/{id}/invitations",
-    summary: "Invite a user by email (ADMIN_TOKEN, or an owner/admin session of the org; only owners invite owners)",
+    summary:
+      "Invite a user by email (ADMIN_TOKEN, or an owner/admin session of the org; only owners invite owners); the answer's accept_url, valid 48 hours and once, is the only way in",
     access: "admin_token_or_session",
     body: InvitationInputSchema,
     data: InvitationSchema,

@@ -7,7 +7,8 @@
  * Hooks keep the gateway's session caches honest in this Worker: an ended or changed session (its
  * active org) and a changed membership are forgotten at once (see ./session-cache). Who may
  * register is `SIGNUP` (./signup); org creation is `USER_ORGS` and `ORG_LIMIT`; sign-in and sign-up
- * attempts are limited per client address in D1 (./attempts).
+ * attempts are limited per client address in D1 (./attempts). Invitations are Keygate's own, redeemed
+ * by their link's secret (./invitations); the plugin's invitation endpoints are refused (./routes).
  */
 import { betterAuth } from "better-auth";
 import { createAuthMiddleware } from "better-auth/api";
@@ -20,7 +21,7 @@ import { CORE_MODELS, generateAuthId, ORGANIZATION_MODELS } from "./schema";
 import { revokeMemberTokens } from "../credentials/access-tokens";
 import { attemptStorage, CLIENT_ADDRESS, CREDENTIAL_ATTEMPTS } from "./attempts";
 import { forgetMemberships, forgetSession } from "./session-cache";
-import { assertMayRegister, redeemInvitationsOf } from "./signup";
+import { assertMayRegister, invitationTokenOf } from "./signup";
 
 /** Where better-auth's endpoints live (`/_keygate/auth/sign-in/email`, …). */
 export const AUTH_BASE_PATH = "/_keygate/auth";
@@ -69,8 +70,7 @@ function createAuth(env: Bindings) {
     databaseHooks: {
       user: {
         create: {
-          before: async (user) => assertMayRegister(env.DB, config.signup, user.email),
-          after: (user) => redeemInvitationsOf(env.DB, user),
+          before: async (user, context) => assertMayRegister(env.DB, config.signup, user.email, invitationTokenOf(context)),
         },
       },
       session: {
@@ -100,13 +100,9 @@ function createAuth(env: Bindings) {
         allowUserToCreateOrganization: config.userOrgs,
         // better-auth counts the orgs the user belongs to, created or joined.
         organizationLimit: config.orgLimit,
-        // Keygate sends no verification emails; an invitation is accepted by a signed-in user whose
-        // email matches it (ids carry 80 random bits, like better-auth's own).
-        requireEmailVerificationOnInvitation: false,
         organizationHooks: {
           afterCreateOrganization: forgetMembershipsOf,
           afterAddMember: forgetMembershipsOf,
-          afterAcceptInvitation: forgetMembershipsOf,
           afterUpdateMemberRole: forgetMembershipsOf,
           afterRemoveMember: ({ member }) => endMembership(member),
         },

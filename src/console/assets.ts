@@ -2,7 +2,7 @@
  * @module
  * The console's two static files, served by the Worker under `/_keygate/console/assets/` (the CSP
  * allows scripts and styles from 'self' only, nothing inline). The script is progressive: every page
- * renders and every form works without it, except sign-in, the copy button and the live tail.
+ * renders and every form works without it, except sign-in, sign-up, the copy button and the live tail.
  */
 
 export const CONSOLE_CSS = `
@@ -71,25 +71,35 @@ export const CONSOLE_JS = `
   function $(sel, root) { return (root || document).querySelector(sel); }
   function each(sel, fn) { Array.prototype.forEach.call(document.querySelectorAll(sel), fn); }
 
-  var signIn = $("form[data-sign-in]");
-  if (signIn) {
-    signIn.addEventListener("submit", function (event) {
+  // Sign-in and sign-up post JSON to better-auth, then go back to the form's (console-only) next page.
+  function credentialForm(form, path, verb, body) {
+    form.addEventListener("submit", function (event) {
       event.preventDefault();
-      var status = $("[data-status]", signIn);
-      status.textContent = "Signing in…";
-      fetch("/_keygate/auth/sign-in/email", {
+      var status = $("[data-status]", form);
+      status.textContent = verb + "…";
+      fetch("/_keygate/auth" + path, {
         method: "POST",
         credentials: "same-origin",
         headers: { "content-type": "application/json" },
-        body: JSON.stringify({ email: signIn.email.value, password: signIn.password.value })
+        body: JSON.stringify(body())
       }).then(function (res) {
-        if (res.ok) { location.assign(signIn.getAttribute("data-next") || "/_keygate/console"); return; }
+        if (res.ok) { location.assign(form.getAttribute("data-next") || "/_keygate/console"); return; }
         return res.json().catch(function () { return {}; }).then(function (body) {
-          status.textContent = "Sign-in failed: " + (body.message || res.status);
+          status.textContent = verb + " failed: " + (body.message || res.status);
         });
-      }, function () { status.textContent = "Sign-in failed: network error"; });
+      }, function () { status.textContent = verb + " failed: network error"; });
     });
   }
+  var signIn = $("form[data-sign-in]");
+  if (signIn) credentialForm(signIn, "/sign-in/email", "Signing in", function () {
+    return { email: signIn.email.value, password: signIn.password.value };
+  });
+  var signUp = $("form[data-sign-up]");
+  if (signUp) credentialForm(signUp, "/sign-up/email", "Signing up", function () {
+    var body = { name: signUp.elements.name.value, email: signUp.email.value, password: signUp.password.value };
+    if (signUp.hasAttribute("data-invitation")) body.invitationToken = signUp.getAttribute("data-invitation");
+    return body;
+  });
 
   each("button[data-sign-out]", function (button) {
     button.addEventListener("click", function () {
@@ -104,7 +114,7 @@ export const CONSOLE_JS = `
       var target = document.getElementById(button.getAttribute("data-copy"));
       var note = document.getElementById(button.getAttribute("data-copy") + "-note");
       navigator.clipboard.writeText(target.textContent).then(function () { note.textContent = "Copied to the clipboard."; },
-        function () { note.textContent = "Copy failed: select the key and copy it by hand."; });
+        function () { note.textContent = "Copy failed: select it and copy it by hand."; });
     });
   });
 

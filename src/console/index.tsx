@@ -25,10 +25,11 @@ import { keyPage } from "./pages/key";
 import { createKeyPost, keyActionPost, newKeyPage } from "./pages/key-actions";
 import { keysPage } from "./pages/keys";
 import { invitePost, membersPage } from "./pages/members";
-import { acceptInvitationPost, startPage } from "./pages/start";
+import { acceptInvitationPost, invitationPage } from "./pages/invitation";
+import { startPage } from "./pages/start";
 import { overviewPage } from "./pages/overview";
 import { ApiFailure, unwrap } from "./pages/parts";
-import { signInPage } from "./pages/sign-in";
+import { signInPage, signUpPage } from "./pages/sign-in";
 import { CONSOLE_BASE, orgPath } from "./paths";
 
 declare module "hono" {
@@ -85,9 +86,11 @@ export function createConsole(workerFetch: WorkerFetch): Hono<ConsoleEnv> {
   app.get("/assets/console.css", (c) => c.body(CONSOLE_CSS, 200, { "content-type": "text/css; charset=utf-8" }));
   app.get("/assets/console.js", (c) => c.body(CONSOLE_JS, 200, { "content-type": "text/javascript; charset=utf-8" }));
   app.get("/sign-in", (c) => signInPage(c));
+  app.get("/sign-up", signUpPage);
 
   app.get("/", (c) => startPage(c));
-  app.post("/invitations/:id/accept", acceptInvitationPost);
+  app.get("/invitations/:token", invitationPage);
+  app.post("/invitations/:token", acceptInvitationPost);
   app.get("/switch", (c) => c.redirect(orgPath(c.req.query("org") ?? ""), 303));
 
   const org = new Hono<ConsoleEnv>();

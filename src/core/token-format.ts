@@ -1,12 +1,14 @@
 /**
  * @module
- * The opaque secrets of the OAuth flows (access, refresh, device and authorization codes): `kgo_<kind>_<43 base62>` (256 bits of CSPRNG randomness).
- * They never start with `kg_`, which marks API keys (SPEC §1), and are stored only as SHA-256.
+ * Keygate's opaque secrets: those of the OAuth flows (access, refresh, device and authorization
+ * codes), `kgo_<kind>_<43 base62>`, and invitation links, `kgi_<43 base62>` (256 bits of CSPRNG
+ * randomness each). They never start with `kg_`, which marks API keys (SPEC §1), and are stored
+ * only as SHA-256.
  */
 import { randomBase62 } from "./api-key";
 import { sha256Hex } from "./sha256";
 
-const PREFIXES = { access: "kgo_at_", refresh: "kgo_rt_", device: "kgo_dc_", code: "kgo_ac_" } as const;
+const PREFIXES = { access: "kgo_at_", refresh: "kgo_rt_", device: "kgo_dc_", code: "kgo_ac_", invitation: "kgi_" } as const;
 const SECRET_LENGTH = 43;
 const SECRET = /^[0-9A-Za-z]{43}$/;
 

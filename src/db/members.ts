@@ -1,8 +1,8 @@
 /**
  * @module
  * SQL for an org's people: its members (with their users' names and emails) and invitations.
- * Both are better-auth's tables (src/auth/schema.ts); invitations written here are accepted
- * through better-auth's `organization/accept-invitation`.
+ * Both are better-auth's tables (src/auth/schema.ts); an invitation written here is redeemed only
+ * with the secret of its link, whose SHA-256 goes to `invitation_tokens` (./invitations).
  */
 
 export interface MemberRecord {
@@ -39,10 +39,11 @@ export async function listMembers(db: D1Database, orgId: string): Promise<Member
 }
 
 /**
- * Inserts `invitation` unless the email already belongs to a member of the org or has a pending,
- * unexpired invitation there; returns which of those stood in the way, or `null` when inserted.
+ * Inserts `invitation` with the SHA-256 of its link's secret, unless the email already belongs to a
+ * member of the org or has a pending, unexpired invitation there; returns which of those stood in
+ * the way, or `null` when inserted.
  */
-export async function insertInvitation(db: D1Database, invitation: InvitationRecord): Promise<"member" | "invited" | null> {
+export async function insertInvitation(db: D1Database, invitation: InvitationRecord, tokenHash: string): Promise<"member" | "invited" | null> {
   const [member, pending] = await db.batch<{ found: number }>([
     db
       .prepare(`SELECT 1 AS found FROM members m JOIN users u ON u.id = m.user_id WHERE m.org_id = ?1 AND lower(u.email) = ?2`)
@@ -54,12 +55,14 @@ export async function insertInvitation(db: D1Database, invitation: InvitationRec
   if ((member?.results.length ?? 0) > 0) return "member";
   if ((pending?.results.length ?? 0) > 0) return "invited";
   const i = invitation;
-  await db
-    .prepare(
-      `INSERT INTO invitations (id, org_id, email, role, status, expires_at, created_at, inviter_id)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-    )
-    .bind(i.id, i.org_id, i.email, i.role, i.status, i.expires_at, i.created_at, i.inviter_id)
-    .run();
+  await db.batch([
+    db
+      .prepare(
+        `INSERT INTO invitations (id, org_id, email, role, status, expires_at, created_at, inviter_id)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .bind(i.id, i.org_id, i.email, i.role, i.status, i.expires_at, i.created_at, i.inviter_id),
+    db.prepare(`INSERT INTO invitation_tokens (invitation_id, token_hash) VALUES (?, ?)`).bind(i.id, tokenHash),
+  ]);
   return null;
 }

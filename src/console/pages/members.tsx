@@ -2,8 +2,8 @@
 /**
  * @module
  * An org's people: its members (`GET /orgs/:id/members`) and, for owners and admins, the invite
- * form (`POST /orgs/:id/invitations`). The invited user registers with that email (sign-up is
- * invite-only by default) and accepts on the console's start page.
+ * form (`POST /orgs/:id/invitations`), which shows the invitation's link once: the inviter sends it
+ * to the invitee, who opens it, signs in or up with the invited email, and accepts.
  */
 import type { Child } from "hono/jsx";
 import { MANAGING_ROLES } from "../../admin/session-role";
@@ -26,6 +26,7 @@ interface Invitation {
   email: string;
   role: string;
   expires_at: string;
+  accept_url: string;
 }
 
 const canInvite = (c: ConsoleContext) => c.var.org.role.split(",").some((role) => MANAGING_ROLES.has(role.trim()));
@@ -100,7 +101,19 @@ export async function invitePost(c: ConsoleContext) {
     c,
     <Notice kind="ok">
       <p>{`Invited ${result.data.email} as ${result.data.role}, until ${formatTime(result.data.expires_at)} UTC.`}</p>
-      <p>They sign up with that email, then accept the invitation on the console's start page.</p>
+      <p>
+        Send them this link (it is shown only now; whoever holds it and signs in with that email joins). They open it, sign
+        in or create an account with that email, and accept.
+      </p>
+      <div class="secret">
+        <output id="invitation-link" aria-label="The invitation link">
+          {result.data.accept_url}
+        </output>
+        <button type="button" data-copy="invitation-link" hidden>
+          Copy
+        </button>
+      </div>
+      <p id="invitation-link-note" class="small" aria-live="polite"></p>
     </Notice>,
   );
 }
