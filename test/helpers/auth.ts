@@ -3,7 +3,7 @@
  */
 import { env } from "cloudflare:workers";
 import { getAuth } from "../../src/auth/auth";
-import { BASE, call, json } from "./worker";
+import { admin, BASE, call, json } from "./worker";
 
 /** A dashboard origin listed in policy.json's `cors.origins`. */
 export const DASHBOARD_ORIGIN = "https://app.example.com";
@@ -42,11 +42,8 @@ export function randomClientIp(): string {
 }
 
 /** Signs a new user up (better-auth signs them in at once) and returns their session. */
-export async function signUp(name = "Dashboard User"): Promise<DashboardUser> {
-  const email = `${crypto.randomUUID()}@example.com`;
-  const res = await authPost("/sign-up/email", { name, email, password: PASSWORD });
-  if (res.status !== 200) throw new Error(`sign-up: ${res.status} ${await res.text()}`);
-  return sessionOf(res, email);
+export function signUp(name = "Dashboard User"): Promise<DashboardUser> {
+  return signUpAs(`${crypto.randomUUID()}@example.com`, {}, name);
 }
 
 /** A new session of an existing user. */
@@ -88,4 +85,35 @@ export async function signedCookieValue(token: string, secret = env.BETTER_AUTH_
   const key = await crypto.subtle.importKey("raw", new TextEncoder().encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
   const signature = new Uint8Array(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(token)));
   return encodeURIComponent(`${token}.${btoa(String.fromCharCode(...signature))}`);
+}
+
+/** An invitation as `POST /_keygate/v1/orgs/:id/invitations` answers it, with its link's secret. */
+export interface InvitationLink {
+  id: string;
+  acceptUrl: string;
+  /** The secret of the link (its last path segment). */
+  token: string;
+}
+
+/** Invites `email` to `orgId` with ADMIN_TOKEN (or `auth`) through the admin API. */
+export async function inviteEmail(orgId: string, email: string, role = "member", auth?: Record<string, string>): Promise<InvitationLink> {
+  const res = await admin("POST", `/orgs/${orgId}/invitations`, { email, role }, auth);
+  if (res.status !== 201) throw new Error(`invite: ${res.status} ${await res.text()}`);
+  const { id, accept_url } = (await json<{ data: { id: string; accept_url: string } }>(res)).data;
+  return { id, acceptUrl: accept_url, token: accept_url.slice(accept_url.lastIndexOf("/") + 1) };
+}
+
+/** Signs `email` up with `fields` added to better-auth's sign-up body (an `invitationToken`). */
+export async function signUpAs(email: string, fields: Record<string, string> = {}, name = "Dashboard User"): Promise<DashboardUser> {
+  const res = await authPost("/sign-up/email", { name, email, password: PASSWORD, ...fields });
+  if (res.status !== 200) throw new Error(`sign-up: ${res.status} ${await res.text()}`);
+  return sessionOf(res, email);
+}
+
+/** The console's Accept form post for an invitation link, as a browser on the console's page sends it. */
+export function acceptInvitationAs(user: DashboardUser | null, token: string, origin: string | null = BASE): Promise<Response> {
+  const headers: Record<string, string> = { "content-type": "application/x-www-form-urlencoded" };
+  if (user) headers.cookie = user.cookie;
+  if (origin !== null) headers.origin = origin;
+  return call(`/_keygate/console/invitations/${token}`, { method: "POST", headers, body: "", redirect: "manual" });
 }
