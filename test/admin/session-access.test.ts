@@ -6,7 +6,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { writeEvents } from "../../src/audit/store";
 import { keyStates, KEY_STATES } from "../../src/schemas/key-state";
-import { addMember, authPost, createOrgAs, signUp, type DashboardUser } from "../helpers/auth";
+import { acceptInvitationAs, addMember, authPost, createOrgAs, signUp, type DashboardUser } from "../helpers/auth";
 import { auditEvent } from "../helpers/events";
 import { admin, BASE, createKey, createOrg, env, json } from "../helpers/worker";
 
@@ -77,15 +77,15 @@ describe("the org a session acts for", () => {
 });
 
 describe("POST /_keygate/v1/orgs/:id/invitations", () => {
-  it("with ADMIN_TOKEN invites an email whose user accepts through better-auth, becoming a member with the role", async () => {
+  it("with ADMIN_TOKEN invites an email whose user accepts through the answered link, becoming a member with the role", async () => {
     const org = await createOrg("Invited Org");
     const invitee = await signUp("Invitee");
     const res = await admin("POST", `/orgs/${org}/invitations`, { email: invitee.email.toUpperCase(), role: "admin" });
     expect(res.status).toBe(201);
-    const invitation = (await json<{ data: { id: string; email: string; inviter_id: string | null } }>(res)).data;
+    const invitation = (await json<{ data: { id: string; email: string; inviter_id: string | null; accept_url: string } }>(res)).data;
     expect(invitation).toMatchObject({ email: invitee.email, inviter_id: null });
-    const accepted = await authPost("/organization/accept-invitation", { invitationId: invitation.id }, invitee.cookie);
-    expect(accepted.status, await accepted.clone().text()).toBe(200);
+    const accepted = await acceptInvitationAs(invitee, invitation.accept_url.split("/").pop()!);
+    expect(accepted.status, await accepted.clone().text()).toBe(303);
     const members = await json<{ data: { email: string; role: string }[] }>(await admin("GET", `/orgs/${org}/members`));
     expect(members.data).toContainEqual(expect.objectContaining({ email: invitee.email, role: "admin" }));
   });

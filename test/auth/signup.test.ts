@@ -4,29 +4,19 @@
  */
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { newId } from "../../src/core/ids";
-import { createOrgAs, randomClientIp, SESSION_COOKIE_NAME, sessionCookieValue, signUp } from "../helpers/auth";
+import { acceptInvitationAs, createOrgAs, inviteEmail, randomClientIp, SESSION_COOKIE_NAME, sessionCookieValue, signUp, type DashboardUser } from "../helpers/auth";
 import { BASE, callWithEnv, createOrg, type Echo, json } from "../helpers/worker";
 
 const PASSWORD = "correct horse battery staple";
 
-function signUpWith(vars: Record<string, string>, email: string): Promise<Response> {
-  return authPostWith(vars, "/sign-up/email", { name: "New User", email, password: PASSWORD });
+function signUpWith(vars: Record<string, string>, email: string, invitationToken?: string): Promise<Response> {
+  return authPostWith(vars, "/sign-up/email", { name: "New User", email, password: PASSWORD, ...(invitationToken && { invitationToken }) });
 }
 
 function authPostWith(vars: Record<string, string>, path: string, body: unknown, cookie?: string): Promise<Response> {
   const headers: Record<string, string> = { "content-type": "application/json", origin: BASE, "cf-connecting-ip": randomClientIp() };
   if (cookie) headers.cookie = cookie;
   return callWithEnv(`/_keygate/auth${path}`, vars, { method: "POST", headers, body: JSON.stringify(body) });
-}
-
-async function invite(orgId: string, email: string, expiresAt = new Date(Date.now() + 86_400_000), role = "member"): Promise<string> {
-  const inviter = await signUp("Inviter");
-  const id = newId("inv");
-  await env.DB.prepare("INSERT INTO invitations (id, org_id, email, role, status, expires_at, created_at, inviter_id) VALUES (?, ?, ?, ?, 'pending', ?, ?, ?)")
-    .bind(id, orgId, email, role, expiresAt.toISOString(), new Date().toISOString(), inviter.userId)
-    .run();
-  return id;
 }
 
 async function userCount(email: string): Promise<number> {
@@ -44,48 +34,61 @@ describe("SIGNUP", () => {
     expect(await userCount(email)).toBe(0);
   });
 
-  it("invite: registers an email with a pending invitation, whatever the case of either", async () => {
+  it("invite: registers the holder of a pending invitation's link for that email, whatever the case of either", async () => {
     const email = freshEmail();
-    await invite(await createOrg(), email);
-    const res = await signUpWith({ SIGNUP: "invite" }, email.toUpperCase());
+    const { token } = await inviteEmail(await createOrg(), email);
+    const res = await signUpWith({ SIGNUP: "invite" }, email.toUpperCase(), token);
     expect(res.status).toBe(200);
     expect(sessionCookieValue(res)).toBeTruthy();
     expect(await userCount(email)).toBe(1);
     const mixed = `Mixed.${crypto.randomUUID()}@Example.com`;
-    await invite(await createOrg(), mixed);
-    expect((await signUpWith({ SIGNUP: "invite" }, mixed.toLowerCase())).status).toBe(200);
+    const second = await inviteEmail(await createOrg(), mixed);
+    expect((await signUpWith({ SIGNUP: "invite" }, mixed.toLowerCase(), second.token)).status).toBe(200);
   });
 
-  it("invite: registering redeems the invitations, joining each inviting org with its role, and the session acts for it", async () => {
+  it("invite: an invited email without its link's secret gets 403 invitation_required, and no user", async () => {
+    const email = freshEmail();
+    await inviteEmail(await createOrg(), email, "owner");
+    const res = await signUpWith({ SIGNUP: "invite" }, email);
+    expect(res.status).toBe(403);
+    expect(await json(res)).toMatchObject({ ok: false, code: "FORBIDDEN", message: "invitation_required" });
+    expect(await userCount(email)).toBe(0);
+  });
+
+  it("invite: registering joins no org; accepting the link joins it with the role, and the session then acts for it", async () => {
     const email = freshEmail();
     const org = await createOrg();
-    const invitationId = await invite(org, email, undefined, "owner");
-    const registered = await signUpWith({ SIGNUP: "invite" }, email);
+    const { id, token } = await inviteEmail(org, email, "owner");
+    const registered = await signUpWith({ SIGNUP: "invite" }, email, token);
     expect(registered.status).toBe(200);
     const { user } = await json<{ user: { id: string } }>(registered);
-    const member = await env.DB.prepare("SELECT role FROM members WHERE user_id = ? AND org_id = ?").bind(user.id, org).first();
-    expect(member).toEqual({ role: "owner" });
-    expect(await env.DB.prepare("SELECT status FROM invitations WHERE id = ?").bind(invitationId).first()).toEqual({ status: "accepted" });
+    const memberOf = () => env.DB.prepare("SELECT role FROM members WHERE user_id = ? AND org_id = ?").bind(user.id, org).first();
+    expect(await memberOf()).toBeNull();
     const cookie = `${SESSION_COOKIE_NAME}=${sessionCookieValue(registered)}`;
+    const session: DashboardUser = { userId: user.id, email, token: "", cookieValue: "", cookie };
+    expect((await acceptInvitationAs(session, token)).status).toBe(303);
+    expect(await memberOf()).toEqual({ role: "owner" });
+    expect(await env.DB.prepare("SELECT status FROM invitations WHERE id = ?").bind(id).first()).toEqual({ status: "accepted" });
     const res = await callWithEnv("/api/v1/products", {}, { headers: { cookie } });
     expect((await json<Echo>(res)).headers["x-keygate-org-id"]).toBe(org);
   });
 
-  it("invite: refuses an email whose invitation expired or was already used", async () => {
+  it("invite: refuses the link of an invitation that expired or was already used", async () => {
     const org = await createOrg();
     const expired = freshEmail();
-    await invite(org, expired, new Date(Date.now() - 1000));
-    expect((await signUpWith({ SIGNUP: "invite" }, expired)).status).toBe(403);
+    const late = await inviteEmail(org, expired);
+    await env.DB.prepare("UPDATE invitations SET expires_at = ? WHERE id = ?").bind(new Date(Date.now() - 1000).toISOString(), late.id).run();
+    expect((await signUpWith({ SIGNUP: "invite" }, expired, late.token)).status).toBe(403);
     const used = freshEmail();
-    const id = await invite(org, used);
-    await env.DB.prepare("UPDATE invitations SET status = 'accepted' WHERE id = ?").bind(id).run();
-    expect((await signUpWith({ SIGNUP: "invite" }, used)).status).toBe(403);
+    const spent = await inviteEmail(org, used);
+    await env.DB.prepare("UPDATE invitations SET status = 'accepted' WHERE id = ?").bind(spent.id).run();
+    expect((await signUpWith({ SIGNUP: "invite" }, used, spent.token)).status).toBe(403);
   });
 
-  it("closed: refuses even an invited email with 403 signup_closed", async () => {
+  it("closed: refuses even the holder of an invitation's link with 403 signup_closed", async () => {
     const email = freshEmail();
-    await invite(await createOrg(), email);
-    const res = await signUpWith({ SIGNUP: "closed" }, email);
+    const { token } = await inviteEmail(await createOrg(), email);
+    const res = await signUpWith({ SIGNUP: "closed" }, email, token);
     expect(res.status).toBe(403);
     expect(await json(res)).toMatchObject({ ok: false, code: "FORBIDDEN", message: "signup_closed" });
     expect(await userCount(email)).toBe(0);

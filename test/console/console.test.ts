@@ -269,19 +269,20 @@ describe("members and invitations in the console", () => {
     expect(await env.DB.prepare("SELECT 1 FROM invitations WHERE email = ?").bind(email).first()).toBeNull();
   });
 
-  it("offers the invited user the invitation on the start page; accepting makes them a member and opens the org", async () => {
+  it("shows the inviter the invitation's link once; the invitee accepts it on its page and lands in the org", async () => {
     const invitee = await signUp("Invitee");
-    await post(`/${org}/members`, { email: invitee.email, role: "member" });
-    const start = await page("", invitee);
-    expect(start.status).toBe(200);
-    const html = await start.text();
-    const action = /action="(\/_keygate\/console\/invitations\/[^"]+\/accept)"/.exec(html)?.[1];
-    expect(html).toContain("Console Org as member");
-    expect((await post(action!.replace(CONSOLE, ""), {}, outsider)).status).toBe(400);
-    const accepted = await post(action!.replace(CONSOLE, ""), {}, invitee);
+    const invited = await post(`/${org}/members`, { email: invitee.email, role: "member" });
+    const link = /<output id="invitation-link"[^>]*>(https:\/\/gw\.test\/_keygate\/console\/invitations\/kgi_[0-9A-Za-z]{43})<\/output>/.exec(await invited.text())?.[1];
+    expect(link).toBeDefined();
+    const path = new URL(link!).pathname.replace(CONSOLE, "");
+    expect(await (await page("", invitee)).text()).toContain("not a member of any org yet");
+    expect(await (await page(path, invitee)).text()).toContain("Join Console Org as member.");
+    expect((await post(path, {}, outsider)).status).toBe(403);
+    const accepted = await post(path, {}, invitee);
     expect(accepted.status).toBe(303);
     expect(accepted.headers.get("location")).toBe(`${CONSOLE}/${org}`);
     expect(await env.DB.prepare("SELECT role FROM members WHERE org_id = ? AND user_id = ?").bind(org, invitee.userId).first()).toEqual({ role: "member" });
+    expect(await (await page(`/${org}/members`)).text()).not.toContain(link!);
   });
 });
 
