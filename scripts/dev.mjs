@@ -10,9 +10,10 @@
  *   4. once /_keygate/health answers and no org exists yet, creates a demo org, a demo project
  *      (`demo`) and an admin-capable demo key through the admin API, saving the raw key (shown only
  *      once by the API) to .wrangler/demo-key.txt so later runs print it again; and a demo console
- *      user, owner of the demo org: invited with ADMIN_TOKEN (sign-up is invite-only by default)
- *      and registered through better-auth, which joins it to the org; its random password is saved
- *      to .wrangler/demo-user.txt;
+ *      user, owner of the demo org: invited with ADMIN_TOKEN, registered through better-auth with
+ *      the invitation link's secret (sign-up is invite-only by default), and joined by accepting the
+ *      link as the console's Accept button does; its random password is saved to
+ *      .wrangler/demo-user.txt;
  *   5. prints the admin token's location, the demo key, the demo user and curl lines to try.
  *
  * Without ORIGIN_URL the gateway answers with an echo of what it would forward (.dev.vars sets
@@ -222,8 +223,8 @@ async function ensureDemo(adminToken) {
 
 /**
  * The demo console user: on the run that created the demo org, invites demo@keygate.local as its
- * owner with ADMIN_TOKEN and registers it with a random password (saved to .wrangler/demo-user.txt),
- * which redeems the invitation; on later runs, the saved credentials.
+ * owner with ADMIN_TOKEN, registers it with a random password (saved to .wrangler/demo-user.txt) and
+ * the invitation link's secret, and accepts the link; on later runs, the saved credentials.
  */
 async function ensureDemoUser(adminToken, newOrgId) {
   if (!newOrgId) {
@@ -232,12 +233,20 @@ async function ensureDemoUser(adminToken, newOrgId) {
     return { email, password, created: false };
   }
   const admin = { authorization: `Bearer ${adminToken}` };
-  await call("POST", `/_keygate/v1/orgs/${newOrgId}/invitations`, admin, { email: DEMO_EMAIL, role: "owner" });
+  const invitation = (await call("POST", `/_keygate/v1/orgs/${newOrgId}/invitations`, admin, { email: DEMO_EMAIL, role: "owner" })).data;
   const password = randomBytes(12).toString("base64url");
-  // better-auth checks the Origin of its endpoints; the Worker's own origin is trusted.
+  // better-auth checks the Origin of its endpoints, the console its form posts; the Worker's own origin is trusted.
   const browser = { origin: BASE };
-  // Registering an invited email redeems the invitation: the user joins the org as its owner.
-  await authCall("/sign-up/email", browser, { name: "Demo user", email: DEMO_EMAIL, password });
+  const invitationToken = new URL(invitation.accept_url).pathname.split("/").pop();
+  const registered = await authCall("/sign-up/email", browser, { name: "Demo user", email: DEMO_EMAIL, password, invitationToken });
+  const cookie = registered.headers.getSetCookie().map((line) => line.split(";", 1)[0]).join("; ");
+  // Registering joins nothing: accepting the link (the console's Accept button) makes the user the org's owner.
+  const accepted = await fetch(`${BASE}${new URL(invitation.accept_url).pathname}`, {
+    method: "POST",
+    headers: { ...browser, cookie, "content-type": "application/x-www-form-urlencoded" },
+    redirect: "manual",
+  });
+  if (accepted.status !== 303) throw new Error(`accepting the demo invitation answered ${accepted.status}`);
   await mkdir(dirname(DEMO_USER_FILE), { recursive: true });
   await writeFile(DEMO_USER_FILE, `${DEMO_EMAIL}\n${password}\n`, { mode: 0o600 });
   log(`created demo console user ${DEMO_EMAIL}, owner of the demo org; the password is saved in .wrangler/demo-user.txt`);

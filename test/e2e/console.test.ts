@@ -1,7 +1,8 @@
 /**
- * The ops console in a real Chromium against the bundled Worker: a user signs in, creates a key and
- * sees it once, revokes it and the gateway refuses it, filters the audit log, follows the live tail
- * and downloads the CSV. Screenshots of every page go to test/console/__screenshots__/ (ignored by
+ * The ops console in a real Chromium against the bundled Worker (SIGNUP=invite, the default): a user
+ * signs in, creates a key and sees it once, revokes it and the gateway refuses it, filters the audit
+ * log, follows the live tail and downloads the CSV, invites a colleague, who opens the link in a
+ * fresh browser, signs up, accepts and lands in the org. Screenshots of every page go to test/console/__screenshots__/ (ignored by
  * git) at desktop and phone widths.
  */
 import { mkdirSync, readFileSync } from "node:fs";
@@ -21,7 +22,7 @@ const SHOTS = join(ROOT, "test", "console", "__screenshots__");
 const PASSWORD = "correct horse battery staple";
 const EMAIL = `ops-${Date.now()}@example.com`;
 
-const worker = await startLocalWorker();
+const worker = await startLocalWorker({ bindings: { SIGNUP: "invite" } });
 let browser: any;
 let page: any;
 let org: string;
@@ -34,14 +35,30 @@ async function authPost(path: string, body: unknown, cookie?: string): Promise<R
   return fetch(`${worker.url}/_keygate/auth${path}`, { method: "POST", headers, body: JSON.stringify(body) });
 }
 
-/** The console user: signed up through better-auth, owner of an org with a project. */
+async function adminPost(path: string, body: unknown): Promise<any> {
+  const res = await fetch(`${worker.url}/_keygate/v1${path}`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${worker.adminToken}`, "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  if (res.status !== 201) throw new Error(`POST ${path}: ${res.status} ${await res.text()}`);
+  return ((await res.json()) as { data: unknown }).data;
+}
+
+/**
+ * The console user, owner of an org made with ADMIN_TOKEN: invited as owner, registered with the
+ * invitation's secret (sign-up is invite-only), and joined by accepting the link.
+ */
 async function createOwner(): Promise<string> {
-  const signUp = await authPost("/sign-up/email", { name: "Ops Owner", email: EMAIL, password: PASSWORD });
+  const org = (await adminPost("/orgs", { name: "Ops Org" })).id as string;
+  const link = (await adminPost(`/orgs/${org}/invitations`, { email: EMAIL, role: "owner" })).accept_url as string;
+  const invitationToken = link.split("/").pop();
+  const signUp = await authPost("/sign-up/email", { name: "Ops Owner", email: EMAIL, password: PASSWORD, invitationToken });
   if (signUp.status !== 200) throw new Error(`sign-up: ${signUp.status} ${await signUp.text()}`);
   const cookie = signUp.headers.getSetCookie().map((line) => line.split(";", 1)[0]).join("; ");
-  const created = await authPost("/organization/create", { name: "Ops Org", slug: `ops-${Date.now()}` }, cookie);
-  if (created.status !== 200) throw new Error(`create org: ${created.status} ${await created.text()}`);
-  return ((await created.json()) as { id: string }).id;
+  const accepted = await fetch(link, { method: "POST", headers: { cookie, origin: worker.url, "content-type": "application/x-www-form-urlencoded" }, redirect: "manual" });
+  if (accepted.status !== 303) throw new Error(`accept: ${accepted.status} ${await accepted.text()}`);
+  return org;
 }
 
 function gateway(key: string): Promise<Response> {
@@ -168,6 +185,43 @@ describe("the console in a browser", () => {
     await page.waitForURL(new RegExp(`/_keygate/console/${org}$`));
     await page.goto(`${worker.url}/_keygate/console/${org}/members`);
     await shot("members");
+  });
+
+  it("invites a colleague, who opens the link signed out, signs up, accepts and lands in the org", async () => {
+    const colleague = `colleague-${Date.now()}@example.com`;
+    await page.goto(`${worker.url}/_keygate/console/${org}/members`);
+    await page.fill("input[name=email]", colleague);
+    await page.selectOption("select[name=role]", "admin");
+    await page.click("button:has-text('Invite')");
+    await page.waitForSelector("#invitation-link");
+    const link = (await page.textContent("#invitation-link"))!.trim();
+    expect(link).toMatch(new RegExp(`^${worker.url}/_keygate/console/invitations/kgi_[0-9A-Za-z]{43}$`));
+    await shot("invited");
+
+    const invitee = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    try {
+      await invitee.goto(link);
+      expect(await invitee.textContent("main")).toContain("Join Ops Org as admin.");
+      await invitee.screenshot({ path: join(SHOTS, "invitation-signed-out.png"), fullPage: true });
+      await invitee.click("a:has-text('Create an account')");
+      await invitee.waitForURL(/\/_keygate\/console\/sign-up\?next=/);
+      await invitee.fill("input[name=name]", "Colleague");
+      await invitee.fill("input[name=email]", colleague);
+      await invitee.fill("input[name=password]", PASSWORD);
+      await invitee.screenshot({ path: join(SHOTS, "sign-up.png"), fullPage: true });
+      await invitee.click("button[type=submit]");
+      await invitee.waitForURL(link);
+      await invitee.screenshot({ path: join(SHOTS, "invitation-accept.png"), fullPage: true });
+      await invitee.click("button:has-text('Accept')");
+      await invitee.waitForURL(new RegExp(`/_keygate/console/${org}$`));
+      expect(await invitee.textContent("h1")).toBe("Overview");
+      expect(await invitee.textContent("header")).toContain("Ops Org (admin)");
+
+      await invitee.goto(link);
+      expect(await invitee.textContent("main")).toContain("This invitation link is not valid.");
+    } finally {
+      await closePage(invitee);
+    }
   });
 
   it("is readable on a phone", async () => {
