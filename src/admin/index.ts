@@ -18,6 +18,7 @@ import { audit } from "./audit";
 import { limitBody } from "../http/input";
 import { keys } from "./keys";
 import { openapi } from "./openapi";
+import { invitations } from "./invitations";
 import { orgPeople } from "./members";
 import { actForSessionOrg } from "./session-role";
 import { orgs, projects } from "./orgs";
@@ -35,11 +36,12 @@ admin.use(
   resolveCaller({ allowAnonymous: () => false, acceptAdminToken: true, verifySession }),
   checkKeyRestrictions(),
   checkSessionOrigin({ trustOwnOrigin: true }),
-  // Listing orgs is the one call a session makes without acting for an org (it lists its own).
-  actForSessionOrg({ orgOptional: (c) => c.req.path === "/_keygate/v1/orgs" }),
+  // Listing its own orgs and accepting an invitation are what a session does without acting for an org.
+  actForSessionOrg({ orgOptional: (c) => c.req.path === "/_keygate/v1/orgs" || c.req.path === "/_keygate/v1/invitations/accept" }),
 );
 admin.route("/orgs", orgPeople);
 admin.route("/orgs", orgs);
+admin.route("/invitations", invitations);
 admin.route("/projects", projects);
 admin.route("/keys", keys);
 admin.route("/audit", audit);

@@ -14,6 +14,7 @@ import type { KeygateScope } from "../core/scope-grammar";
 import pkg from "../../package.json";
 import { ROLLUP_GROUPS } from "../db/audit-rollups";
 import { AuditQuerySchema, ScopesQuerySchema, SeriesQuerySchema, SummaryQuerySchema } from "./audit";
+import { InvitationAcceptInputSchema } from "./invitations";
 import { InvitationInputSchema } from "./members";
 import { KeyListQuerySchema } from "./keys";
 import { CreateOrgInputSchema, CreateProjectInputSchema, ProjectListQuerySchema } from "./orgs";
@@ -23,7 +24,7 @@ import { PageQuerySchema } from "./pagination";
  * Who may call an operation: anyone, only ADMIN_TOKEN, ADMIN_TOKEN or a session of the org (an
  * org's people), or a caller holding the scope.
  */
-type Access = "public" | "admin_token" | "admin_token_or_session" | KeygateScope;
+type Access = "public" | "admin_token" | "admin_token_or_session" | "session" | KeygateScope;
 
 interface Operation {
   method: "get" | "post" | "patch" | "delete";
@@ -110,6 +111,15 @@ export const OPERATIONS: readonly Operation[] = [
     body: InvitationInputSchema,
     data: InvitationSchema,
     status: 201,
+  },
+  {
+    method: "post",
+    path: "/invitations/accept",
+    summary:
+      "Accept an invitation (a session whose email is the invited one): join its org with its role; 404 for an invalid, expired or used secret, 403 invitation_for_another_email",
+    access: "session",
+    body: InvitationAcceptInputSchema,
+    data: z.object({ org_id: z.string(), role: z.string() }),
   },
   { method: "get", path: "/orgs/{id}/members", summary: "The org's members (ADMIN_TOKEN, or a session of the org)", access: "admin_token_or_session", data: MemberSchema, list: true },
   {
@@ -210,6 +220,7 @@ function security(access: Access) {
   if (access === "public") return [];
   if (access === "admin_token") return [{ adminToken: [] }];
   if (access === "admin_token_or_session") return [{ adminToken: [] }, { session: [] }];
+  if (access === "session") return [{ session: [] }];
   return [{ adminToken: [] }, { apiKey: [access] }, { bearer: [access] }, { session: [] }];
 }
 

@@ -43,7 +43,7 @@ export function isInvitedEmail(invitation: Pick<InvitationByToken, "email">, ema
   return invitation.email.toLowerCase() === email.toLowerCase();
 }
 
-export type AcceptResult = { ok: true; orgId: string } | { ok: false; reason: "invalid" | "other_email" };
+export type AcceptResult = { ok: true; orgId: string; role: string; invitationId: string } | { ok: false; reason: "invalid" | "other_email" };
 
 /**
  * Redeems `token` for `user`: they join the invitation's org with its role. Refuses (changing
@@ -61,5 +61,5 @@ export async function acceptInvitation(env: Bindings, token: string, user: { id:
   // A concurrent accept of the same link won the race: single use.
   if (!redeemed) return { ok: false, reason: "invalid" };
   await forgetMemberships(env.KEY_CACHE, user.id);
-  return { ok: true, orgId: invitation.org_id };
+  return { ok: true, orgId: invitation.org_id, role: invitation.role, invitationId: invitation.id };
 }

@@ -51,3 +51,8 @@ export async function redeemInvitation(
   ]);
   return accepted?.meta.changes === 1;
 }
+
+/** The email of user `userId`, or `null` when there is no such user. */
+export async function findUserEmail(db: D1Database, userId: string): Promise<string | null> {
+  return (await db.prepare(`SELECT email FROM users WHERE id = ?`).bind(userId).first<{ email: string }>())?.email ?? null;
+}

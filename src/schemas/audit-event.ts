@@ -7,7 +7,7 @@ import { z } from "zod";
 
 export const OUTCOMES = ["allowed", "denied", "would_deny"] as const;
 export const CALLERS = ["api_key", "oauth", "session", "admin"] as const;
-export const ADMIN_ACTIONS = ["org.create", "org.invite", "project.create", "key.create", "key.update", "key.rotate", "key.revoke"] as const;
+export const ADMIN_ACTIONS = ["org.create", "org.invite", "org.join", "project.create", "key.create", "key.update", "key.rotate", "key.revoke"] as const;
 
 const Text = (max: number) => z.string().max(max).nullable();
 

@@ -92,6 +92,11 @@ const routes: RouteCase[] = [
     request: (c) => ["POST", `/orgs/${c.org}/invitations`, { email: `${crypto.randomUUID()}@example.com`, role: "member" }],
     expect: { adminToken: 201, ...sessions(201, 201, 403), otherOrgAdmin: 403, sessionForeignOrigin: 403 },
   },
+  {
+    name: "POST /invitations/accept",
+    request: () => ["POST", "/invitations/accept", { token: `kgi_${"A".repeat(43)}` }],
+    expect: { ...sessions(404, 404, 404), sessionOtherOrg: 404, sessionForeignOrigin: 403 },
+  },
   { name: "GET /orgs/:id/members", request: (c) => ["GET", `/orgs/${c.org}/members`], expect: { adminToken: 200, ...sessions(200, 200, 200) } },
   {
     name: "POST /projects",

@@ -215,6 +215,52 @@ describe("accepting on the invitation's page", () => {
   });
 });
 
+describe("POST /_keygate/v1/invitations/accept", () => {
+  const asSession = (user: DashboardUser) => ({ cookie: user.cookie, origin: BASE });
+
+  it("joins the signed-in invitee with the role, answers the org, and audits org.join without the secret", async () => {
+    const email = freshEmail();
+    const invitation = await inviteEmail(org, email, "admin");
+    const user = await signUpAs(email);
+    const res = await admin("POST", "/invitations/accept", { token: invitation.token }, asSession(user));
+    expect(res.status).toBe(200);
+    expect(await json(res)).toEqual({ ok: true, data: { org_id: org, role: "admin" } });
+    expect(await membership(org, user.userId)).toEqual({ role: "admin" });
+    const event = await vi.waitFor(
+      async () => {
+        const row = await env.DB.prepare("SELECT * FROM audit_events WHERE action = 'org.join' AND target_id = ?").bind(invitation.id).first<Record<string, unknown>>();
+        if (!row) throw new Error("no org.join event yet");
+        return row;
+      },
+      { timeout: 5000, interval: 50 },
+    );
+    expect(event).toMatchObject({ caller: "session", org_id: org, outcome: "allowed", path: "/_keygate/v1/invitations/accept" });
+    expect(JSON.parse(String(event.changes))).toEqual({ user_id: [null, user.userId], role: [null, "admin"] });
+    expect(JSON.stringify(event)).not.toContain(invitation.token);
+  });
+
+  it("answers another email's user 403 invitation_for_another_email and an unknown secret 404, in the contract's shape", async () => {
+    const invitation = await inviteEmail(org, freshEmail());
+    const intruder = await signUpAs(freshEmail());
+    const other = await admin("POST", "/invitations/accept", { token: invitation.token }, asSession(intruder));
+    expect(other.status).toBe(403);
+    expect(await json(other)).toMatchObject({ ok: false, code: "FORBIDDEN", message: "invitation_for_another_email" });
+    const unknown = await admin("POST", "/invitations/accept", { token: `kgi_${"B".repeat(43)}` }, asSession(intruder));
+    expect(unknown.status).toBe(404);
+    expect(await json(unknown)).toMatchObject({ ok: false, code: "NOT_FOUND", details: { reason: "the invitation link is invalid, expired or already used" } });
+    expect(await membership(org, intruder.userId)).toBeNull();
+    expect(await invitationStatus(invitation.id)).toBe("pending");
+  });
+
+  it("refuses ADMIN_TOKEN and API keys (an invitation is for a person) and a body that is not {token}", async () => {
+    const invitation = await inviteEmail(org, freshEmail());
+    expect((await admin("POST", "/invitations/accept", { token: invitation.token })).status).toBe(403);
+    const user = await signUpAs(freshEmail());
+    expect((await admin("POST", "/invitations/accept", { token: invitation.token, email: user.email }, asSession(user))).status).toBe(400);
+    expect(await invitationStatus(invitation.id)).toBe("pending");
+  });
+});
+
 describe("the return path of sign-in and sign-up", () => {
   it.each([
     "https://evil.example/",
@@ -310,7 +356,13 @@ describe("the secret never leaks", () => {
       { timeout: 5000, interval: 50 },
     );
     expect(event).toMatchObject({ caller: "session", org_id: orgOfOwner });
-    const { results: events } = await env.DB.prepare("SELECT * FROM audit_events WHERE org_id = ?").bind(orgOfOwner).all();
+    await vi.waitFor(
+      async () => {
+        if (!(await env.DB.prepare("SELECT 1 FROM audit_events WHERE action = 'org.join' AND target_id = ?").bind(invitation.id).first())) throw new Error("no org.join yet");
+      },
+      { timeout: 5000, interval: 50 },
+    );
+    const { results: events } = await env.DB.prepare("SELECT * FROM audit_events WHERE org_id = ? OR path LIKE '%invitation%'").bind(orgOfOwner).all();
     const reads = [
       JSON.stringify(events),
       await (await admin("GET", `/orgs/${orgOfOwner}/members`)).text(),

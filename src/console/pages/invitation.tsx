@@ -4,15 +4,17 @@
  * An invitation's page, `/_keygate/console/invitations/<secret>`: the link
  * `POST /_keygate/v1/orgs/:id/invitations` answered. It shows the org and role; a signed-out visitor
  * signs in or up (carrying the secret) and comes back; the invited user accepts with a form post
- * (CSRF-checked like every console form) and lands in the org. Redeeming is src/auth/invitations.ts:
- * the secret AND the signed-in user's email must match, once, before the invitation expires.
+ * (CSRF-checked like every console form), which the admin API redeems
+ * (`POST /invitations/accept`, audited as `org.join`), and lands in the org. The secret AND the
+ * signed-in user's email must match, once, before the invitation expires (src/auth/invitations.ts).
  */
-import { acceptInvitation, findPendingInvitation, isInvitedEmail } from "../../auth/invitations";
+import { findPendingInvitation, isInvitedEmail } from "../../auth/invitations";
 import { getAuth } from "../../auth/auth";
 import type { ConsoleContext } from "../context";
 import { formatTime } from "../format";
 import { Notice } from "../layout";
 import { CONSOLE_BASE, orgPath } from "../paths";
+import { ApiFailure } from "./parts";
 
 /** `GET /invitations/:token`. */
 export async function invitationPage(c: ConsoleContext) {
@@ -43,7 +45,7 @@ export async function invitationPage(c: ConsoleContext) {
       { title: "Invitation" },
     );
   }
-  if (!isInvitedEmail(invitation, user.email)) return otherEmail(c, user.email);
+  if (!isInvitedEmail(invitation, user.email)) return otherEmail(c);
   return c.render(
     <section class="card signin stack">
       <h1>You are invited</h1>
@@ -57,13 +59,13 @@ export async function invitationPage(c: ConsoleContext) {
   );
 }
 
-/** `POST /invitations/:token`: joins the org, then opens it. */
+/** `POST /invitations/:token`: joins the org, then opens it (signed out: the console's sign-in, and back). */
 export async function acceptInvitationPost(c: ConsoleContext) {
-  const user = await signedInUser(c);
-  if (!user) return c.redirect(`${CONSOLE_BASE}/sign-in?next=${encodeURIComponent(c.req.path)}`, 303);
-  const result = await acceptInvitation(c.env, c.req.param("token") ?? "", user);
-  if (result.ok) return c.redirect(orgPath(result.orgId), 303);
-  return result.reason === "other_email" ? otherEmail(c, user.email) : invalidInvitation(c);
+  const result = await c.var.api.send<{ org_id: string }>("POST", "/invitations/accept", { token: c.req.param("token") ?? "" });
+  if (result.ok) return c.redirect(orgPath(result.data.org_id), 303);
+  if (result.status === 404) return invalidInvitation(c);
+  if (result.message === "invitation_for_another_email") return otherEmail(c);
+  throw new ApiFailure(result);
 }
 
 async function signedInUser(c: ConsoleContext): Promise<{ id: string; email: string } | null> {
@@ -87,12 +89,12 @@ function invalidInvitation(c: ConsoleContext) {
   );
 }
 
-function otherEmail(c: ConsoleContext, email: string) {
+function otherEmail(c: ConsoleContext) {
   c.status(403);
   return c.render(
     <Notice kind="error">
       <p>
-        <strong>{`This invitation was sent to another email address than ${email}.`}</strong>
+        <strong>This invitation was sent to another email address than the one you are signed in with.</strong>
       </p>
       <p>Sign out, then sign in or create an account with the invited address, and open the link again.</p>
       <button type="button" class="secondary" data-sign-out>
