@@ -72,11 +72,11 @@ export const CONSOLE_JS = `
   function each(sel, fn) { Array.prototype.forEach.call(document.querySelectorAll(sel), fn); }
 
   // Sign-in and sign-up post JSON to better-auth, then go back to the form's (console-only) next page.
-  function credentialForm(form, path, verb, body) {
+  function credentialForm(form, path, labels, body) {
     form.addEventListener("submit", function (event) {
       event.preventDefault();
       var status = $("[data-status]", form);
-      status.textContent = verb + "…";
+      status.textContent = labels[0] + "…";
       fetch("/_keygate/auth" + path, {
         method: "POST",
         credentials: "same-origin",
@@ -85,17 +85,17 @@ export const CONSOLE_JS = `
       }).then(function (res) {
         if (res.ok) { location.assign(form.getAttribute("data-next") || "/_keygate/console"); return; }
         return res.json().catch(function () { return {}; }).then(function (body) {
-          status.textContent = verb + " failed: " + (body.message || res.status);
+          status.textContent = labels[1] + " failed: " + (body.message || res.status);
         });
-      }, function () { status.textContent = verb + " failed: network error"; });
+      }, function () { status.textContent = labels[1] + " failed: network error"; });
     });
   }
   var signIn = $("form[data-sign-in]");
-  if (signIn) credentialForm(signIn, "/sign-in/email", "Signing in", function () {
+  if (signIn) credentialForm(signIn, "/sign-in/email", ["Signing in", "Sign-in"], function () {
     return { email: signIn.email.value, password: signIn.password.value };
   });
   var signUp = $("form[data-sign-up]");
-  if (signUp) credentialForm(signUp, "/sign-up/email", "Signing up", function () {
+  if (signUp) credentialForm(signUp, "/sign-up/email", ["Signing up", "Sign-up"], function () {
     var body = { name: signUp.elements.name.value, email: signUp.email.value, password: signUp.password.value };
     if (signUp.hasAttribute("data-invitation")) body.invitationToken = signUp.getAttribute("data-invitation");
     return body;
