@@ -30,19 +30,22 @@ const INVITATION_ROUTE = /invit/i;
  */
 function refuseInvitationRoutes(): MiddlewareHandler<KeygateEnv> {
   return async function refuseInvitationRoutesMiddleware(c, next) {
-    let path: string;
-    try {
-      path = decodeURIComponent(new URL(c.req.url).pathname);
-    } catch {
-      path = "invit";
-    }
-    if (INVITATION_ROUTE.test(path)) {
+    if (namesInvitations(c.req.url)) {
       throw new KeygateError("NOT_FOUND", "not found", {
         details: { reason: "invitations are made with POST /_keygate/v1/orgs/:id/invitations and accepted through their link" },
       });
     }
     await next();
   };
+}
+
+function namesInvitations(url: string): boolean {
+  try {
+    return INVITATION_ROUTE.test(decodeURIComponent(new URL(url).pathname));
+  } catch {
+    // A path that does not decode is refused rather than guessed at.
+    return true;
+  }
 }
 
 export const authRoutes = new Hono<KeygateEnv>();

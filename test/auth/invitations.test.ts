@@ -252,7 +252,7 @@ describe("POST /_keygate/v1/invitations/accept", () => {
     expect(await invitationStatus(invitation.id)).toBe("pending");
   });
 
-  it("refuses ADMIN_TOKEN and API keys (an invitation is for a person) and a body that is not {token}", async () => {
+  it("refuses ADMIN_TOKEN (an invitation is for a person; API keys are in the security matrix) and a body that is not {token}", async () => {
     const invitation = await inviteEmail(org, freshEmail());
     expect((await admin("POST", "/invitations/accept", { token: invitation.token })).status).toBe(403);
     const user = await signUpAs(freshEmail());
