@@ -5,7 +5,7 @@
 import { env } from "cloudflare:test";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { keyCache } from "../../src/credentials/key-cache";
-import { createOrgAs, signUp } from "../helpers/auth";
+import { acceptInvitationAs, createOrgAs, inviteEmail, signUp } from "../helpers/auth";
 import { bearer, decide, pollToken, refresh, requestDeviceCode, type TokenResponse } from "../helpers/oauth";
 import { ADMIN_TOKEN, admin, call, createKey, createOrg } from "../helpers/worker";
 
@@ -22,7 +22,7 @@ afterAll(() => {
 });
 
 async function everyD1Value(): Promise<string> {
-  const tables = ["orgs", "projects", "api_keys", "audit_events", "oauth_device_codes", "oauth_tokens"];
+  const tables = ["orgs", "projects", "api_keys", "audit_events", "oauth_device_codes", "oauth_tokens", "invitations", "invitation_tokens", "members"];
   const dumps = await Promise.all(tables.map((table) => env.DB.prepare(`SELECT * FROM ${table}`).all()));
   return JSON.stringify(dumps.map((dump) => dump.results));
 }
@@ -65,6 +65,14 @@ describe("secrets", () => {
     const successor = ((await rotated.json()) as { data: { key: string; id: string } }).data;
     secrets.push(successor.key);
     await admin("DELETE", `/keys/${successor.id}`);
+
+    // An invitation link's secret: answered once, then refused, accepted and replayed.
+    const invitee = await signUp("Invitee");
+    const invitation = await inviteEmail(org, invitee.email, "admin");
+    secrets.push(invitation.token);
+    await acceptInvitationAs(invitee, invitation.token, "https://evil.example");
+    expect((await acceptInvitationAs(invitee, invitation.token)).status).toBe(303);
+    expect((await acceptInvitationAs(invitee, invitation.token)).status).toBe(404);
 
     keyCache.clearMemory();
     vi.spyOn(env.DB, "withSession").mockImplementationOnce(() => {
