@@ -208,10 +208,14 @@ describe("accepting on the invitation's page", () => {
     expect(html).toContain(`data-next="${CONSOLE}/invitations/${invitation.token}"`);
   });
 
-  it("offers no sign-up form with SIGNUP=invite and no invitation, nor ever with SIGNUP=closed", async () => {
+  it("offers no sign-up form with SIGNUP=invite and no invitation, nor ever with SIGNUP=closed, and no link to one", async () => {
     expect(await (await callWithEnv(`${CONSOLE}/sign-up`, { SIGNUP: "invite" })).text()).not.toContain("data-sign-up");
-    const next = encodeURIComponent(`${CONSOLE}/invitations/kgi_${"A".repeat(43)}`);
+    expect(await (await callWithEnv(`${CONSOLE}/sign-in`, { SIGNUP: "invite" })).text()).not.toContain(`${CONSOLE}/sign-up`);
+    const invitation = await inviteEmail(org, freshEmail());
+    const next = encodeURIComponent(`${CONSOLE}/invitations/${invitation.token}`);
     expect(await (await callWithEnv(`${CONSOLE}/sign-up?next=${next}`, { SIGNUP: "closed" })).text()).not.toContain("data-sign-up");
+    expect(await (await callWithEnv(`${CONSOLE}/sign-in?next=${next}`, { SIGNUP: "closed" })).text()).not.toContain(`${CONSOLE}/sign-up`);
+    expect(await (await callWithEnv(`${CONSOLE}/invitations/${invitation.token}`, { SIGNUP: "closed" })).text()).not.toContain(`${CONSOLE}/sign-up`);
   });
 });
 

@@ -10,6 +10,7 @@
  */
 import { findPendingInvitation, isInvitedEmail } from "../../auth/invitations";
 import { getAuth } from "../../auth/auth";
+import { getConfig } from "../../env";
 import type { ConsoleContext } from "../context";
 import { formatTime } from "../format";
 import { Notice } from "../layout";
@@ -27,16 +28,19 @@ export async function invitationPage(c: ConsoleContext) {
   const until = `This invitation is valid until ${formatTime(invitation.expires_at)} UTC, and once.`;
   if (!user) {
     const next = encodeURIComponent(here);
+    const mayRegister = getConfig(c.env).signup !== "closed";
     return c.render(
       <section class="card signin stack">
         <h1>You are invited</h1>
         <p>{`Join ${offer}.`}</p>
         <p class="small">{until}</p>
-        <p>Sign in, or create an account with the invited email address, to accept.</p>
+        <p>{mayRegister ? "Sign in, or create an account with the invited email address, to accept." : "Sign in with the invited email address to accept."}</p>
         <div class="actions">
-          <a class="button" href={`${CONSOLE_BASE}/sign-up?next=${next}`}>
-            Create an account
-          </a>
+          {mayRegister && (
+            <a class="button" href={`${CONSOLE_BASE}/sign-up?next=${next}`}>
+              Create an account
+            </a>
+          )}
           <a class="button secondary" href={`${CONSOLE_BASE}/sign-in?next=${next}`}>
             Sign in
           </a>

@@ -14,7 +14,8 @@ import { CONSOLE_BASE, safeConsolePath } from "../paths";
 
 export function signInPage(c: ConsoleContext, message?: string) {
   const next = safeConsolePath(c.req.query("next"));
-  const mayRegister = getConfig(c.env).signup === "open" || invitationTokenIn(next) !== undefined;
+  const signup = getConfig(c.env).signup;
+  const mayRegister = signup === "open" || (signup === "invite" && invitationTokenIn(next) !== undefined);
   return c.render(
     <section class="card signin">
       <h1>Keygate console</h1>
