@@ -2,8 +2,8 @@
  * @module
  * The gateway: every request outside `/_keygate` goes through these checks, top to bottom, and the
  * first failure answers (SPEC §4): route, credential, revocation, validity window, IP, Origin,
- * project, scopes, MCP message checks, rate limits; then the origin. Every request, allowed or not,
- * leaves one audit event.
+ * project, scopes, MCP message checks, method override parameters, rate limits; then the origin.
+ * Every request, allowed or not, leaves one audit event.
  */
 import { Hono } from "hono";
 import { auditRequests } from "../audit/record";
@@ -14,6 +14,7 @@ import type { KeygateEnv, RoutedEnv } from "../http/context";
 import { forward } from "./forward";
 import { matchRoute } from "../checks/match-route";
 import { checkMcpMessages } from "./mcp/check-mcp";
+import { refuseMethodOverride } from "./method-override";
 import { policyCors } from "./policy-cors";
 import { enforceRateLimits } from "../checks/rate-limit";
 import { requireScopes } from "../checks/require-scopes";
@@ -33,6 +34,7 @@ gateway.all(
   checkProject(),
   requireScopes<string, RoutedEnv>((c) => c.var.route.route.scopes),
   checkMcpMessages(),
+  refuseMethodOverride(),
   enforceRateLimits(),
   forward(),
 );
