@@ -6,11 +6,13 @@
  * within 7 days, in report mode, stale). Seven admin API calls, run together, one D1 query each;
  * the traffic and denial panels read the audit rollups.
  */
+import type { Child } from "hono/jsx";
 import { fillBuckets, TrafficChart, type Interval, type SeriesPoint } from "../charts";
 import type { ConsoleContext, ListedKey, ProjectItem, SummaryGroup } from "../context";
 import { formatTime } from "../format";
 import { orgPath } from "../paths";
 import { KeyStates, ProjectFilter, unwrap } from "./parts";
+import { type Column, Table } from "./table";
 
 export const RANGES = {
   "1h": { ms: 3_600_000, interval: "minute" },
@@ -75,7 +77,7 @@ export async function overviewPage(c: ConsoleContext) {
   );
 }
 
-function Groups(props: { title: string; groups: SummaryGroup[]; header: string; render: (value: string | null) => unknown }) {
+function Groups(props: { title: string; groups: SummaryGroup[]; header: string; render: (value: string | null) => Child }) {
   const top = props.groups.slice(0, 10);
   return (
     <section class="card">
@@ -83,24 +85,13 @@ function Groups(props: { title: string; groups: SummaryGroup[]; header: string; 
       {top.length === 0 ? (
         <p class="muted">No denials in this range.</p>
       ) : (
-        <div class="scroll">
-          <table>
-            <thead>
-              <tr>
-                <th>{props.header}</th>
-                <th class="num">denials</th>
-              </tr>
-            </thead>
-            <tbody>
-              {top.map((group) => (
-                <tr>
-                  <td>{props.render(group.value)}</td>
-                  <td class="num">{group.count}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <Table
+          columns={[
+            { header: props.header, cell: (group) => props.render(group.value) },
+            { header: "denials", class: "num", headerClass: "num", cell: (group) => group.count },
+          ]}
+          rows={top}
+        />
       )}
     </section>
   );
@@ -113,33 +104,17 @@ function KeyPanel(props: { title: string; keys: ListedKey[]; org: string; empty:
       {props.keys.length === 0 ? (
         <p class="muted">{props.empty}</p>
       ) : (
-        <div class="scroll">
-          <table>
-            <thead>
-              <tr>
-                <th>name</th>
-                <th>state</th>
-                <th>expires</th>
-                <th>last used</th>
-              </tr>
-            </thead>
-            <tbody>
-              {props.keys.map((key) => (
-                <tr>
-                  <td>
-                    <a href={orgPath(props.org, `/keys/${key.id}`)}>{key.name}</a>
-                  </td>
-                  <td>
-                    <KeyStates record={key} />
-                  </td>
-                  <td>{formatTime(key.expires_at)}</td>
-                  <td>{formatTime(key.last_used_at)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <Table columns={keyPanelColumns(props.org)} rows={props.keys} />
       )}
     </section>
   );
+}
+
+function keyPanelColumns(org: string): Column<ListedKey>[] {
+  return [
+    { header: "name", cell: (key) => <a href={orgPath(org, `/keys/${key.id}`)}>{key.name}</a> },
+    { header: "state", cell: (key) => <KeyStates record={key} /> },
+    { header: "expires", cell: (key) => formatTime(key.expires_at) },
+    { header: "last used", cell: (key) => formatTime(key.last_used_at) },
+  ];
 }
