@@ -19,6 +19,13 @@ export const ProjectIdSchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "must m
 export const OrgIdSchema = z.string().regex(/^org_[0-9A-Z]{26}$/, "is not an org id");
 
 /** A display name of an org, project or key. */
+/** A query parameter naming up to 100 keys, comma-separated (`key_ids=key_a,key_b`). */
+export const KeyIdListSchema = z
+  .string()
+  .max(100 * 65)
+  .transform((ids) => ids.split(",").filter((id) => id !== ""))
+  .pipe(z.array(z.string().max(64)).min(1).max(100));
+
 export const NameSchema = z.string().trim().min(1).max(200);
 
 /** ISO 8601 UTC (`Z`), normalized to milliseconds. */

@@ -20,6 +20,8 @@ export const RANGES = {
   "7d": { ms: 7 * 86_400_000, interval: "hour" },
 } as const satisfies Record<string, { ms: number; interval: Interval }>;
 export type RangeName = keyof typeof RANGES;
+/** Rows of each "top" panel. */
+const TOP_GROUPS = 10;
 
 export async function overviewPage(c: ConsoleContext) {
   const org = c.var.org.id;
@@ -39,6 +41,8 @@ export async function overviewPage(c: ConsoleContext) {
     api.get<ListedKey[]>("/keys", { ...scope, state: "stale", limit: "10" }),
     api.get<ProjectItem[]>("/projects", { org_id: org, limit: "1000" }),
   ]);
+  const denialsByKey = unwrap(keysByDenials).groups.slice(0, TOP_GROUPS);
+  const keyNames = await namesOf(c, denialsByKey);
   const buckets = unwrap(series).groups.map((group) => ({ ...group, t: group.value ?? "" }));
   const points = fillBuckets(buckets, range.interval, Date.parse(since), now);
   return c.render(
@@ -62,12 +66,7 @@ export async function overviewPage(c: ConsoleContext) {
           <TrafficChart points={points} interval={range.interval} label={`Traffic, last ${rangeName}`} />
         </section>
         <Groups title="Top denial reasons" groups={unwrap(reasons).groups} header="reason" render={(value) => value ?? "—"} />
-        <Groups
-          title="Keys with most denials"
-          groups={unwrap(keysByDenials).groups}
-          header="key"
-          render={(value) => (value === null ? "no key" : <a href={orgPath(org, `/keys/${value}`)} class="mono">{value}</a>)}
-        />
+        <Groups title="Keys with most denials" groups={denialsByKey} header="key" render={(value) => <KeyName org={org} id={value} names={keyNames} />} />
         <KeyPanel title="Expiring within 7 days" keys={unwrap(expiring)} org={org} empty="No key expires within 7 days." />
         <KeyPanel title="Report mode" keys={unwrap(report)} org={org} empty="No key is in report mode." />
         <KeyPanel title="Stale (unused 30 days)" keys={unwrap(stale)} org={org} empty="Every key was used in the last 30 days." />
@@ -78,7 +77,7 @@ export async function overviewPage(c: ConsoleContext) {
 }
 
 function Groups(props: { title: string; groups: SummaryGroup[]; header: string; render: (value: string | null) => Child }) {
-  const top = props.groups.slice(0, 10);
+  const top = props.groups.slice(0, TOP_GROUPS);
   return (
     <section class="card">
       <h2>{props.title}</h2>
@@ -117,4 +116,19 @@ function keyPanelColumns(org: string): Column<ListedKey>[] {
     { header: "expires", cell: (key) => formatTime(key.expires_at) },
     { header: "last used", cell: (key) => formatTime(key.last_used_at) },
   ];
+}
+
+/** The names of the keys among `groups` (one admin API call); a key that no longer exists is missing. */
+async function namesOf(c: ConsoleContext, groups: SummaryGroup[]): Promise<Map<string, string>> {
+  const ids = groups.flatMap((group) => (group.value === null ? [] : [group.value]));
+  if (ids.length === 0) return new Map();
+  const keys = unwrap(await c.var.api.get<ListedKey[]>("/keys", { org_id: c.var.org.id, ids: ids.join(","), limit: String(ids.length) }));
+  return new Map(keys.map((key) => [key.id, key.name]));
+}
+
+/** A key by its name, linking to its page; by its id where no key of that id is left. */
+function KeyName(props: { org: string; id: string | null; names: Map<string, string> }) {
+  if (props.id === null) return <>no key</>;
+  const name = props.names.get(props.id);
+  return name ? <a href={orgPath(props.org, `/keys/${props.id}`)}>{name}</a> : <span class="mono">{props.id}</span>;
 }
