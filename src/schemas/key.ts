@@ -6,6 +6,7 @@
 import { z } from "zod";
 import { ipRuleIssue, normalizeIpRule } from "../core/ip";
 import { normalizeOriginRule, originRuleIssue } from "../core/origin";
+import { approximateCapacity, countsApproximately } from "../core/approximate-scale";
 import { ScopeOrWildcardSchema } from "./scope";
 
 export const MAX_GRACE_SECONDS = 7 * 24 * 60 * 60;
@@ -71,6 +72,12 @@ export const RateLimitSchema = z
     }
     if (limit.limit > MAX_APPROXIMATE_LIMIT) {
       ctx.addIssue({ code: "custom", path: ["limit"], message: `an approximate limit is at most ${MAX_APPROXIMATE_LIMIT}` });
+    } else if (!countsApproximately(limit.limit)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["limit"],
+        message: `the approximate tier would count ${limit.limit} as ${approximateCapacity(limit.limit)} per period; use ${approximateCapacity(limit.limit)}, a limit that divides 1000000, or tier exact`,
+      });
     }
   });
 export type RateLimitRule = z.infer<typeof RateLimitSchema>;
