@@ -2,8 +2,9 @@
  * @module
  * The field names of a form body as origin frameworks parse them, found while the body streams
  * through in chunks of any size: `application/x-www-form-urlencoded` (and a body without a
- * `Content-Type`, which Rack reads as one) and `multipart/*` (Rack parses `multipart/mixed` and
- * `multipart/related` as forms too). The scan over-approximates where parsers differ: `;` splits
+ * `Content-Type`, which Rack reads as one), `multipart/*` (Rack parses `multipart/mixed` and
+ * `multipart/related` as forms too) and JSON (the keys of its top-level object, which Laravel
+ * reads as form fields). The scan over-approximates where parsers differ: `;` splits
  * urlencoded pairs as `&` does, every `--boundary` in a multipart body starts a part whatever
  * precedes it, and every `name` parameter in a part's headers counts, whichever header holds it.
  * Memory per body is bounded by {@link MAX_FIELD_NAME_BYTES} and {@link MAX_PART_HEADER_BYTES}.
@@ -41,7 +42,65 @@ export function formFieldScanner(contentType: string | null, method: string, ref
   const mediaType = (contentType ?? "").split(/[;,]/, 1)[0]!.trim().toLowerCase();
   if (mediaType === "" || mediaType === "application/x-www-form-urlencoded") return urlencodedScanner(refused);
   if (mediaType.startsWith("multipart/")) return multipartScanner(contentType!, refused);
+  // Laravel's `isJson()`: any type containing `/json` or `+json`.
+  if (mediaType.includes("/json") || mediaType.includes("+json")) return jsonScanner(refused);
   return undefined;
+}
+
+/**
+ * The keys of a JSON body's top-level object (Laravel's request bag is that object), decoded
+ * from their escapes. A key longer than {@link MAX_FIELD_NAME_BYTES} is no refused name, so only
+ * shorter strings are held; values are skipped as they stream.
+ */
+function jsonScanner(refused: (name: string) => boolean): FormFieldScanner {
+  let depth = 0;
+  let inString = false;
+  let escaped = false;
+  let text = "";
+  let held = true;
+  let pendingKey: string | undefined;
+  let finding: FormFinding | undefined;
+  return {
+    write(chunk) {
+      const chars = BYTES.decode(chunk);
+      for (let i = 0; i < chars.length && !finding; i++) {
+        const ch = chars[i]!;
+        if (inString) {
+          if (escaped) escaped = false;
+          else if (ch === "\\") escaped = true;
+          else if (ch === '"') {
+            inString = false;
+            pendingKey = depth === 1 && held ? text : undefined;
+            continue;
+          }
+          if (held && text.length >= MAX_FIELD_NAME_BYTES) held = false;
+          else if (held) text += ch;
+          continue;
+        }
+        if (ch === '"') {
+          inString = true;
+          text = "";
+          held = true;
+        } else if (ch === ":" && pendingKey !== undefined) {
+          const name = decodeJsonString(pendingKey);
+          if (name !== undefined && refused(name)) finding = { field: name };
+        } else if (ch === "{" || ch === "[") depth++;
+        else if (ch === "}" || ch === "]") depth--;
+        if (ch !== " " && ch !== "\t" && ch !== "\n" && ch !== "\r" && ch !== '"') pendingKey = undefined;
+      }
+      return finding;
+    },
+    end: () => finding,
+  };
+}
+
+/** A JSON string's contents (latin1-read bytes) decoded; `undefined` when it is not valid JSON. */
+function decodeJsonString(bytes: string): string | undefined {
+  try {
+    return JSON.parse(`"${utf8Of(bytes)}"`) as string;
+  } catch {
+    return undefined;
+  }
 }
 
 function urlencodedScanner(refused: (name: string) => boolean): FormFieldScanner {

@@ -6,9 +6,10 @@
  * checked into a DELETE, PUT or PATCH that the policy guards with other scopes. The
  * method-override headers are stripped at forwarding (./proxy); a parameter cannot be stripped
  * without changing the request, so one is refused: a query name that normalizes to `_method` (as
- * the `{query}` locator reads names, src/core/query-name.ts) or a form field of that name is a 400.
+ * the `{query}` locator reads names, src/core/query-name.ts), a form field of that name or a
+ * top-level key of a JSON body (Laravel reads JSON as its form input) is a 400.
  *
- * A form body is read into memory up to {@link MAX_CHECKED_FORM_BYTES} and checked before the
+ * Such a body is read into memory up to {@link MAX_CHECKED_FORM_BYTES} and checked before the
  * origin is called. A longer one streams to the origin, checked chunk by chunk: a field found
  * there errors the stream, so the origin never receives the whole body (its form parser, which
  * reads the whole body before any handler runs, fails) and the client gets the same 400.

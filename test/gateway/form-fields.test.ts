@@ -28,8 +28,9 @@ const part = (headers: string, value = "v") => `--XyZ\r\n${headers}\r\n\r\n${val
 
 describe("formFieldScanner", () => {
   it("scans only form bodies of methods that carry one", () => {
-    expect(formFieldScanner("application/json", "POST", isOverride)).toBeUndefined();
     expect(formFieldScanner("text/plain", "POST", isOverride)).toBeUndefined();
+    expect(formFieldScanner("application/octet-stream", "POST", isOverride)).toBeUndefined();
+    expect(formFieldScanner("application/vnd.api+json", "POST", isOverride)).toBeDefined();
     expect(formFieldScanner(URLENCODED, "GET", isOverride)).toBeUndefined();
     expect(formFieldScanner(null, "POST", isOverride)).toBeDefined();
     expect(formFieldScanner("multipart/mixed; boundary=a", "PUT", isOverride)).toBeDefined();
@@ -69,9 +70,18 @@ describe("formFieldScanner", () => {
     expect(scan(MULTIPART, body)).toBeUndefined();
   });
 
+  it.each([['{"_method":"DELETE"}'], ['{ "a": {"b": "}"}, "\\u005fmethod" : "PUT" }'], ['{"a":"x\\"","_method":1}']])("finds the top-level key in the JSON body %s", (body) => {
+    expect(scan("application/json", body)).toEqual({ field: "_method" });
+  });
+
+  it.each([['{"a":"_method"}'], ['{"a":{"_method":"DELETE"}}'], ['[{"_method":"DELETE"}]'], ['["_method"]'], ['{"_method_x":1}']])("finds nothing in the JSON body %s", (body) => {
+    expect(scan("application/json; charset=utf-8", body)).toBeUndefined();
+  });
+
   it("finds the same field wherever the body is cut into chunks", () => {
     const bodies = [
       [URLENCODED, `title=${"x".repeat(300)}&%5Fmethod[]=DELETE&z=1`],
+      ["application/json", `{"title":"${"x\\\"".repeat(100)}","n":[1,{"a":2}],"\\u005fmethod":"DELETE"}`],
       [MULTIPART, `preamble\r\n${part('Content-Disposition: form-data; name="t"', "y".repeat(300))}${part('Content-Disposition: form-data; name="_method"')}--XyZ--`],
     ] as const;
     fc.assert(

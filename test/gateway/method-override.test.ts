@@ -102,7 +102,16 @@ describe("a _method form field", () => {
     expect(await json(multi)).toMatchObject({ method: "POST", body });
   });
 
-  it("leaves JSON and other bodies unscanned", async () => {
+  it("refuses a JSON body whose top-level object has a _method key, which Laravel reads as a form field", async () => {
+    await expectRefused(await post(PUBLISH, '{"title":"x","_method":"DELETE"}', { "content-type": "application/json" }), "body._method");
+  });
+
+  it("forwards JSON that only mentions _method below the top level", async () => {
+    const res = await post(PUBLISH, '{"data":{"_method":"DELETE"}}', { "content-type": "application/json" });
+    expect(res.status).toBe(200);
+  });
+
+  it("leaves text and other bodies unscanned", async () => {
     const res = await post(PUBLISH, "_method=DELETE", { "content-type": "text/plain" });
     expect(res.status).toBe(200);
   });
