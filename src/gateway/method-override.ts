@@ -17,7 +17,7 @@
 import type { MiddlewareHandler } from "hono";
 import { KeygateError } from "../errors";
 import { readBounded } from "./bounded-body";
-import type { KeygateEnv } from "../http/context";
+import type { RoutedEnv } from "../http/context";
 import { type FormFinding, formFieldScanner } from "./form-fields";
 import { normalizeQueryName, queryValues } from "../core/query-name";
 
@@ -34,7 +34,7 @@ const isOverride = (name: string) => normalizeQueryName(name) === OVERRIDE_NORMA
  * @throws {KeygateError} 400 `invalid_request`, `details.issues` naming `query._method` or
  *   `body._method` (or the body that cannot be scanned within bounds).
  */
-export function refuseMethodOverride(): MiddlewareHandler<KeygateEnv> {
+export function refuseMethodOverride(): MiddlewareHandler<RoutedEnv> {
   return async function refuseMethodOverrideMiddleware(c, next) {
     const request = c.req.raw;
     const search = new URL(request.url).search;
