@@ -17,7 +17,7 @@ import { keySeries } from "../db/audit-key-series";
 import type { CallerEnv } from "../http/context";
 import { requireScopes } from "../checks/require-scopes";
 import { ADMIN_ACTIONS, CALLERS, OUTCOMES } from "../schemas/audit-event";
-import { OrgIdSchema, ProjectIdSchema, TimestampSchema } from "../schemas/key";
+import { KeyIdListSchema, OrgIdSchema, ProjectIdSchema, TimestampSchema } from "../schemas/key";
 import { actingOrg, actingProject } from "./actor";
 import { exportStream } from "./audit-export";
 import { readQuery } from "../http/input";
@@ -72,11 +72,7 @@ export const ScopesQuerySchema = AuditFilterSchema.pick({ org_id: true, project_
 
 /** Hourly counts per key over the last 24 hours unless `since` says otherwise. */
 export const SeriesQuerySchema = RollupFilterSchema.pick({ org_id: true, project_id: true, since: true }).extend({
-  key_ids: z
-    .string()
-    .max(100 * 65)
-    .transform((ids) => ids.split(",").filter((id) => id !== ""))
-    .pipe(z.array(z.string().max(64)).min(1).max(100)),
+  key_ids: KeyIdListSchema,
 });
 
 const CONTENT_TYPES = { ndjson: "application/x-ndjson; charset=utf-8", csv: "text/csv; charset=utf-8" };

@@ -21,6 +21,7 @@ import { catalogIssues, compileGrants, exceedingScopes, expandPreset, normalizeS
 import { newId } from "../core/ids";
 import {
   CreateKeyInputSchema,
+  KeyIdListSchema,
   OrgIdSchema,
   ProjectIdSchema,
   RotateKeyInputSchema,
@@ -48,6 +49,7 @@ export const KeyListQuerySchema = PageQuerySchema.extend({
   state: KeyStateSchema.optional(),
   scope: ScopeOrWildcardSchema.optional(),
   prefix: z.string().regex(/^[A-Za-z0-9_]{1,12}$/, "is not the start of a key prefix").optional(),
+  ids: KeyIdListSchema.optional(),
 });
 
 keys.post("/", requireScopes(["keygate:keys:write"]), async (c) => {
@@ -108,6 +110,7 @@ keys.get("/", requireScopes(["keygate:keys:read"]), async (c) => {
     state: query.state,
     scope: query.scope,
     prefix: query.prefix,
+    ids: query.ids,
     beforeId: query.cursor,
     limit: query.limit + 1,
   });

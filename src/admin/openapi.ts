@@ -9,7 +9,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import type { KeygateEnv } from "../http/context";
 import { AuditEventSchema } from "../schemas/audit-event";
-import { CreateKeyInputSchema, KeyRecordSchema, KeyUsageSchema, RotateKeyInputSchema, UpdateKeyInputSchema } from "../schemas/key";
+import { CreateKeyInputSchema, KeyRecordSchema, KeyUsageSchema, QuotaSchema, RateLimitsSchema, RotateKeyInputSchema, UpdateKeyInputSchema } from "../schemas/key";
 import type { KeygateScope } from "../core/scope-grammar";
 import pkg from "../../package.json";
 import { ROLLUP_GROUPS } from "../db/audit-rollups";
@@ -50,7 +50,10 @@ const ScopeCatalogSchema = z.object({
   scopes: z.record(z.string(), z.string()),
   wildcards: z.record(z.string(), z.string()),
   presets: z.record(z.string(), z.array(z.string())),
-  keygate: z.array(z.string()),
+  preset_limits: z
+    .record(z.string(), z.object({ rate_limits: RateLimitsSchema, quota: QuotaSchema.nullable() }))
+    .describe("per preset: the rate limits and quota a key made from it gets (empty and null when it has none)"),
+  keygate: z.record(z.string(), z.string()).describe("Keygate's own admin scopes, with descriptions"),
 });
 const SummarySchema = z.object({
   group_by: z.enum(ROLLUP_GROUPS),

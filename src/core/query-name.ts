@@ -2,21 +2,27 @@
  * @module
  * Query parameter names as origin frameworks read them (SPEC §5 `{query}`): Express's `qs` reads
  * `productId[]=a` and `productId[0]=a` as `productId`, ASP.NET and others compare names without
- * case, and some trim surrounding spaces. A project check that read only the exact name could be
- * skipped by any of those spellings, so every name is compared in one normal form.
+ * case, some trim surrounding spaces, and PHP reads `product.id` as `product_id`. A project check
+ * that read only the exact name could be skipped by any of those spellings, so every name is
+ * compared in one normal form.
  */
 
 // `[]`, `[0]` (and, to stay on the safe side, any `[…]` chain such as `[a][1]`, which `qs` reads as
 // a nested value of the same parameter).
 const BRACKET_SUFFIX = /(?:\[[^[\]]*\])+$/;
 
+// PHP turns `.`, spaces and a `[` that no `]` closes into `_` (`?.method=x` is `$_GET['_method']`).
+const PHP_MANGLED = /[. ]|\[(?![^[]*\])/g;
+
 /**
  * The form in which two query names count as the same parameter: surrounding whitespace and
- * bracket suffixes removed, lowercased. `URLSearchParams` has already percent-decoded the name.
+ * bracket suffixes removed, PHP's `_` for `.`, inner spaces and an unclosed `[`, lowercased.
+ * `URLSearchParams` has already percent-decoded the name.
  * @example normalizeQueryName(" ProductId[0] "); // "productid"
+ * @example normalizeQueryName("product.id"); // "product_id"
  */
 export function normalizeQueryName(name: string): string {
-  return name.trim().replace(BRACKET_SUFFIX, "").trim().toLowerCase();
+  return name.trim().replace(BRACKET_SUFFIX, "").trim().replace(PHP_MANGLED, "_").toLowerCase();
 }
 
 /**

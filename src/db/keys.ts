@@ -80,6 +80,8 @@ export interface KeyListQuery {
   scope?: string | undefined;
   /** Keys whose `key_prefix` starts with this. */
   prefix?: string | undefined;
+  /** Only these keys. */
+  ids?: readonly string[] | undefined;
   now?: number;
   /** Only ids strictly smaller than this (the previous page's last id). */
   beforeId: string | undefined;
@@ -95,6 +97,7 @@ export async function listKeys(db: D1Database, query: KeyListQuery): Promise<Key
     query.state && keyStateCondition(query.state, query.now ?? Date.now()),
     when("EXISTS (SELECT 1 FROM json_each(scopes) WHERE value = ?)", query.scope),
     query.prefix === undefined ? undefined : ["substr(key_prefix, 1, ?) = ?", query.prefix.length, query.prefix],
+    query.ids === undefined ? undefined : ["id IN (SELECT value FROM json_each(?))", JSON.stringify(query.ids)],
   ]);
   const { results } = await db
     .prepare(`SELECT ${COLUMNS} FROM api_keys ${where.sql} ORDER BY id DESC LIMIT ${Math.trunc(query.limit)}`)

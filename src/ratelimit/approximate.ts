@@ -2,22 +2,21 @@
  * @module
  * The `approximate` tier: the Workers Rate Limiting binding, which counts per Cloudflare location,
  * in fixed periods of 10 or 60 s, against one limit configured per binding. Every key gets its own
- * limit out of one binding by scaling: the binding's limit is {@link APPROXIMATE_SCALE}, and a
+ * limit out of one binding by scaling: the binding's limit is `APPROXIMATE_SCALE` (1,000,000), and a
  * request counts `cost * ceil(SCALE / limit)` (the binding admits while its counter is below the
  * limit). The binding checks its counter before adding `delta`, so a request of several units
  * first adds all but its last unit and is admitted only if the last one still fits: at most
- * `limit` units per period and location, never more (a refused request's units still count).
+ * `limit` units per period and location, never more (a refused request's units still count), and
+ * within 0.1 % of it for every limit the schema accepts (src/core/approximate-scale.ts).
  *
  * The binding tells only "allowed or not", so the remaining count in the headers is this isolate's
  * own tally: an upper bound of what is left. It fails open: an error lets the request through.
  */
+import { approximateUnitDelta } from "../core/approximate-scale";
 import type { Bindings } from "../env";
 import { MemoryCache } from "../cache/memory";
 import type { RateLimitRule } from "../schemas/key";
 import type { CounterState } from "./exact-limiter";
-
-/** `simple.limit` of both `[[ratelimits]]` bindings in wrangler.toml. */
-export const APPROXIMATE_SCALE = 1_000_000;
 
 /** Units this isolate counted per (counter, limit, period start). */
 const tallies = new MemoryCache<number>(10_000);
@@ -35,7 +34,7 @@ export async function checkApproximate(env: Bindings, counterId: string, limit: 
   const tally = tallies.get(tallyKey, now)?.value ?? 0;
   let allowed: boolean;
   try {
-    allowed = units <= limit.limit && (await admits(bindingFor(env, limit.window_s), key, units, Math.ceil(APPROXIMATE_SCALE / limit.limit)));
+    allowed = units <= limit.limit && (await admits(bindingFor(env, limit.window_s), key, units, approximateUnitDelta(limit.limit)));
   } catch (error) {
     console.warn(JSON.stringify({ level: "warn", msg: "approximate rate limit unavailable: allowed", counter: counterId, error: String(error) }));
     allowed = true;

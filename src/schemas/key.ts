@@ -6,6 +6,7 @@
 import { z } from "zod";
 import { ipRuleIssue, normalizeIpRule } from "../core/ip";
 import { normalizeOriginRule, originRuleIssue } from "../core/origin";
+import { approximateCapacity, countsApproximately } from "../core/approximate-scale";
 import { ScopeOrWildcardSchema } from "./scope";
 
 export const MAX_GRACE_SECONDS = 7 * 24 * 60 * 60;
@@ -19,6 +20,13 @@ export const ProjectIdSchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "must m
 export const OrgIdSchema = z.string().regex(/^org_[0-9A-Z]{26}$/, "is not an org id");
 
 /** A display name of an org, project or key. */
+/** A query parameter naming up to 100 keys, comma-separated (`key_ids=key_a,key_b`). */
+export const KeyIdListSchema = z
+  .string()
+  .max(100 * 65)
+  .transform((ids) => ids.split(",").filter((id) => id !== ""))
+  .pipe(z.array(z.string().max(64)).min(1).max(100));
+
 export const NameSchema = z.string().trim().min(1).max(200);
 
 /** ISO 8601 UTC (`Z`), normalized to milliseconds. */
@@ -64,6 +72,12 @@ export const RateLimitSchema = z
     }
     if (limit.limit > MAX_APPROXIMATE_LIMIT) {
       ctx.addIssue({ code: "custom", path: ["limit"], message: `an approximate limit is at most ${MAX_APPROXIMATE_LIMIT}` });
+    } else if (!countsApproximately(limit.limit)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["limit"],
+        message: `the approximate tier would count ${limit.limit} as ${approximateCapacity(limit.limit)} per period; use ${approximateCapacity(limit.limit)}, a limit that divides 1000000, or tier exact`,
+      });
     }
   });
 export type RateLimitRule = z.infer<typeof RateLimitSchema>;

@@ -175,6 +175,25 @@ describe("presets", () => {
   });
 });
 
+describe("GET /_keygate/v1/scopes", () => {
+  it("lists the rate limits and quota each preset gives a key, and keeps presets a name → scopes map", async () => {
+    const policy = {
+      ...bundledPolicy,
+      presets: { "read-only": ["content:read"], metered: { scopes: ["content:read"], rate_limits: [burst], quota: { limit: 50, period: "month" } } },
+    };
+    const ctx = createExecutionContext();
+    const res = await worker.fetch(new Request("https://gw.test/_keygate/v1/scopes"), { ...env, POLICY: JSON.stringify(policy) }, ctx);
+    await waitOnExecutionContext(ctx);
+    expect(res.status).toBe(200);
+    const { data } = await json<{ data: { presets: unknown; preset_limits: unknown } }>(res);
+    expect(data.presets).toEqual({ "read-only": ["content:read"], metered: ["content:read"] });
+    expect(data.preset_limits).toEqual({
+      "read-only": { rate_limits: [], quota: null },
+      metered: { rate_limits: [{ ...burst, cost: 1 }], quota: { limit: 50, period: "month" } },
+    });
+  });
+});
+
 describe("GET /_keygate/v1/keys/:id/usage", () => {
   it("shows the exact tier's counts without counting, and null for approximate limits", async () => {
     const key = await createKey({

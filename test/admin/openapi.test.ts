@@ -39,4 +39,13 @@ describe("GET /_keygate/v1/openapi.json", () => {
     expect(paths["/audit"]!.get!.parameters.map((p) => p.name)).toEqual(expect.arrayContaining(["outcome", "since", "until", "format"]));
     expect(paths["/scopes"]!.get!.security).toEqual([]);
   });
+
+  it("describes GET /scopes with the fields it answers, preset limits included", async () => {
+    const doc = (await document()) as unknown as { paths: Record<string, Record<string, { responses: Record<string, unknown> }>> };
+    const answered = (await json<{ data: Record<string, unknown> }>(await call("/_keygate/v1/scopes"))).data;
+    const schema = JSON.stringify(doc.paths["/scopes"]!.get!.responses["200"]);
+    for (const field of Object.keys(answered)) expect(schema).toContain(`"${field}"`);
+    expect(schema).toContain('"rate_limits"');
+    expect(schema).toContain('"quota"');
+  });
 });

@@ -158,6 +158,18 @@ describe("GET /_keygate/v1/keys?state=", () => {
     expect(byPrefix.map((k) => k.id)).toEqual([stories.id]);
     expect((await admin("GET", `/keys?org_id=${org}&prefix=${encodeURIComponent("kg_%")}`)).status).toBe(400);
   });
+
+  it("filters by a list of key ids, within the caller's org only", async () => {
+    const org = await createOrg("Ids filter");
+    const other = await createOrg("Ids filter, other org");
+    const [a, b] = [await createKey({ org_id: org, scopes: ["stories:read"] }), await createKey({ org_id: org, scopes: ["stories:read"] })];
+    await createKey({ org_id: org, scopes: ["stories:read"] });
+    const foreign = await createKey({ org_id: other, scopes: ["stories:read"] });
+    const listed = (await json<{ data: { id: string }[] }>(await admin("GET", `/keys?org_id=${org}&ids=${a.id},${b.id},${foreign.id},key_unknown`))).data;
+    expect(listed.map((k) => k.id).sort()).toEqual([a.id, b.id].sort());
+    expect((await admin("GET", `/keys?org_id=${org}&ids=`)).status).toBe(400);
+    expect((await admin("GET", `/keys?org_id=${org}&ids=${Array.from({ length: 101 }, (_, i) => `key_${i}`).join(",")}`)).status).toBe(400);
+  });
 });
 
 describe("GET /_keygate/v1/audit/series", () => {

@@ -353,6 +353,20 @@ describe("the keys table and overview", () => {
     expect(overview).toContain("table expiring");
     expect(expiring.id).toBeDefined();
   });
+
+  it("lists the keys with most denials by name, linked to their page, and by id where no such key exists", async () => {
+    const denied = await createKey({ org_id: org, name: "often denied", scopes: ["content:read"] });
+    const gone = "key_01KGONEKGONEKGONEKGONEKGON";
+    await writeEvents(env, [
+      auditEvent({ org_id: org, key_id: denied.id, outcome: "denied", reason: "insufficient_scope" }),
+      auditEvent({ org_id: org, key_id: gone, outcome: "denied", reason: "insufficient_scope" }),
+    ]);
+    const overview = await (await page(`/${org}`)).text();
+    const panel = overview.slice(overview.indexOf("Keys with most denials"), overview.indexOf("Expiring within 7 days"));
+    expect(panel).toContain(`<a href="${CONSOLE}/${org}/keys/${denied.id}">often denied</a>`);
+    expect(panel).toContain(`<span class="mono">${gone}</span>`);
+    expect(panel).not.toContain(`/keys/${gone}`);
+  });
 });
 
 describe("the audit explorer", () => {

@@ -45,6 +45,9 @@ describe("normalizeQueryName", () => {
     ["\tproductId[] ", "productid"],
     ["productId_x", "productid_x"],
     ["product[]Id", "product[]id"],
+    ["product.Id", "product_id"],
+    ["product Id[]", "product_id"],
+    ["product[Id", "product_id"],
   ])("reads %j as %j", (name, normal) => {
     expect(normalizeQueryName(name)).toBe(normal);
   });

@@ -7,7 +7,7 @@ import { abortAllDurableObjects, createExecutionContext, evictDurableObject, wai
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import bundledPolicy from "../../policy.json";
 import worker from "../../src/index";
-import { APPROXIMATE_SCALE } from "../../src/ratelimit/approximate";
+import { APPROXIMATE_SCALE } from "../../src/core/approximate-scale";
 import { createOrgAs, signUp } from "../helpers/auth";
 import { authorizeDevice, bearer } from "../helpers/oauth";
 import { admin, call, createKey, createOrg, env, json } from "../helpers/worker";

@@ -7,7 +7,7 @@
 import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import worker from "../../src/index";
-import { APPROXIMATE_SCALE } from "../../src/ratelimit/approximate";
+import { APPROXIMATE_SCALE } from "../../src/core/approximate-scale";
 import { createKey, createOrg } from "../helpers/worker";
 
 let org: string;

@@ -11,6 +11,7 @@ import type { ConsoleContext } from "../context";
 import { formatTime, fromLocalInput, toLocalInput } from "../format";
 import { orgPath } from "../paths";
 import { Pager, unwrap } from "./parts";
+import { type Column, Table } from "./table";
 
 /** Filters shown as text inputs, in the order of the form; the first row is always visible. */
 const TEXT_FILTERS = [
@@ -134,35 +135,7 @@ export async function auditPage(c: ConsoleContext) {
         <span id="tail-status" class="small muted" aria-live="polite"></span>
       </div>
       <section class="card">
-        <div class="scroll">
-          <table>
-            <thead>
-              <tr>
-                <th>time (UTC)</th>
-                <th>outcome</th>
-                <th class="num">status</th>
-                <th>method</th>
-                <th>path</th>
-                <th>key</th>
-                <th>caller</th>
-                <th>reason</th>
-                <th>detail</th>
-              </tr>
-            </thead>
-            <tbody id="audit-rows">
-              {events.length === 0 && (
-                <tr>
-                  <td colspan={9} class="muted">
-                    No events match.
-                  </td>
-                </tr>
-              )}
-              {events.map((event) => (
-                <EventRow event={event} />
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <Table columns={EVENT_COLUMNS} rows={events} empty="No events match." bodyId="audit-rows" rowAttributes={(event) => ({ "data-id": event.id })} />
         <Pager url={new URL(c.req.url)} nextCursor={result.ok ? result.next_cursor : null} />
       </section>
     </>,
@@ -170,46 +143,33 @@ export async function auditPage(c: ConsoleContext) {
   );
 }
 
-function EventRow(props: { event: AuditEvent }) {
+const EVENT_COLUMNS: Column<AuditEvent>[] = [
+  { header: "time (UTC)", class: "mono", cell: (event) => formatTime(event.ts) },
+  { header: "outcome", cell: (event) => <span class={`badge o-${event.outcome}`}>{event.outcome}</span> },
+  { header: "status", class: "num", headerClass: "num", cell: (event) => event.status },
+  { header: "method", cell: (event) => event.method },
+  { header: "path", class: "mono", cell: (event) => event.path },
+  { header: "key", class: "mono", cell: (event) => event.key_prefix ?? "" },
+  { header: "caller", cell: (event) => event.caller ?? "" },
+  { header: "reason", cell: (event) => event.reason ?? (event.action ? `${event.action} ${event.target_id ?? ""}` : "") },
+  { header: "detail", cell: (event) => <EventDetail event={event} /> },
+];
+
+const CHANGE_COLUMNS: Column<[field: string, change: [before: unknown, after: unknown]]>[] = [
+  { header: "field", cell: ([field]) => field },
+  { header: "before", cell: ([, [before]]) => JSON.stringify(before) },
+  { header: "after", cell: ([, [, after]]) => `→ ${JSON.stringify(after)}` },
+];
+
+function EventDetail(props: { event: AuditEvent }) {
   const event = props.event;
   return (
-    <tr data-id={event.id}>
-      <td class="mono">{formatTime(event.ts)}</td>
-      <td>
-        <span class={`badge o-${event.outcome}`}>{event.outcome}</span>
-      </td>
-      <td class="num">{event.status}</td>
-      <td>{event.method}</td>
-      <td class="mono">{event.path}</td>
-      <td class="mono">{event.key_prefix ?? ""}</td>
-      <td>{event.caller ?? ""}</td>
-      <td>{event.reason ?? (event.action ? `${event.action} ${event.target_id ?? ""}` : "")}</td>
-      <td>
-        <details class="row">
-          <summary>detail</summary>
-          {event.changes && Object.keys(event.changes).length > 0 && (
-            <table class="changes">
-              <thead>
-                <tr>
-                  <th>field</th>
-                  <th>before</th>
-                  <th>after</th>
-                </tr>
-              </thead>
-              <tbody>
-                {Object.entries(event.changes).map(([field, [before, after]]) => (
-                  <tr>
-                    <td>{field}</td>
-                    <td>{JSON.stringify(before)}</td>
-                    <td>{`→ ${JSON.stringify(after)}`}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          )}
-          <pre>{JSON.stringify(event, null, 2)}</pre>
-        </details>
-      </td>
-    </tr>
+    <details class="row">
+      <summary>detail</summary>
+      {event.changes && Object.keys(event.changes).length > 0 && (
+        <Table columns={CHANGE_COLUMNS} rows={Object.entries(event.changes)} class="changes" scroll={false} />
+      )}
+      <pre>{JSON.stringify(event, null, 2)}</pre>
+    </details>
   );
 }

@@ -10,6 +10,7 @@ import { formatTime } from "../format";
 import { Notice } from "../layout";
 import { orgPath } from "../paths";
 import { KeyStates, unwrap } from "./parts";
+import { Table } from "./table";
 
 const MONTH_MS = 30 * 86_400_000;
 /** How far the page follows `rotated_from` / `rotated_to` links each way. */
@@ -190,26 +191,18 @@ function LeastPrivilege(props: { granted: readonly string[]; exercised: SummaryG
   return (
     <section class="card">
       <h2>Least privilege, last 30 days</h2>
-      <div class="scroll">
-      <table>
-        <thead>
-          <tr>
-            <th>granted</th>
-            <th>exercised by allowed requests</th>
-          </tr>
-        </thead>
-        <tbody>
-          <tr>
-            <td class="mono">{props.granted.join(" ") || "—"}</td>
-            <td class="mono">
-              {props.exercised.length === 0
-                ? "nothing yet"
-                : props.exercised.map((group) => `${group.value ?? "(none)"} ×${group.count}`).join(" ")}
-            </td>
-          </tr>
-        </tbody>
-      </table>
-      </div>
+      <Table
+        columns={[
+          { header: "granted", class: "mono", cell: () => props.granted.join(" ") || "—" },
+          {
+            header: "exercised by allowed requests",
+            class: "mono",
+            cell: () =>
+              props.exercised.length === 0 ? "nothing yet" : props.exercised.map((group) => `${group.value ?? "(none)"} ×${group.count}`).join(" "),
+          },
+        ]}
+        rows={[props]}
+      />
       {narrower && props.narrowAction && (
         <form method="post" action={props.narrowAction} class="actions">
           {used.map((scope) => (
@@ -225,22 +218,14 @@ function LeastPrivilege(props: { granted: readonly string[]; exercised: SummaryG
 function Denials(props: { groups: SummaryGroup[] }) {
   if (props.groups.length === 0) return <p class="muted">No denials.</p>;
   return (
-    <table>
-      <thead>
-        <tr>
-          <th>reason</th>
-          <th class="num">denials</th>
-        </tr>
-      </thead>
-      <tbody>
-        {props.groups.map((group) => (
-          <tr>
-            <td>{group.value ?? "—"}</td>
-            <td class="num">{group.count}</td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
+    <Table
+      columns={[
+        { header: "reason", cell: (group) => group.value ?? "—" },
+        { header: "denials", class: "num", headerClass: "num", cell: (group) => group.count },
+      ]}
+      rows={props.groups}
+      scroll={false}
+    />
   );
 }
 

@@ -11,6 +11,7 @@ import { canWrite, type ConsoleContext, type ListedKey, type ProjectItem } from 
 import { formatTime } from "../format";
 import { orgPath } from "../paths";
 import { KeyStates, Pager, ProjectFilter, unwrap } from "./parts";
+import { type Column, Table } from "./table";
 
 const DAY_MS = 86_400_000;
 
@@ -73,57 +74,36 @@ export async function keysPage(c: ConsoleContext) {
         )}
       </form>
       <section class="card">
-        <div class="scroll">
-          <table>
-            <thead>
-              <tr>
-                <th>name</th>
-                <th>prefix</th>
-                <th>scopes</th>
-                <th>project</th>
-                <th>state</th>
-                <th>last used</th>
-                <th>expires</th>
-                <th>24 h (allowed / denied)</th>
-              </tr>
-            </thead>
-            <tbody>
-              {keys.length === 0 && (
-                <tr>
-                  <td colspan={8} class="muted">
-                    No keys match.
-                  </td>
-                </tr>
-              )}
-              {keys.map((key) => {
-                const points = fillBuckets(byKey.get(key.id) ?? [], "hour", Date.parse(since), now);
-                const allowed = points.reduce((sum, p) => sum + p.allowed + p.would_deny, 0);
-                const denied = points.reduce((sum, p) => sum + p.denied, 0);
-                return (
-                  <tr>
-                    <td>
-                      <a href={orgPath(org, `/keys/${key.id}`)}>{key.name}</a>
-                    </td>
-                    <td class="mono">{key.key_prefix}</td>
-                    <td class="small">{key.preset ? <span class="badge">{`preset ${key.preset}`}</span> : key.scopes.join(" ")}</td>
-                    <td class="mono">{key.project_id ?? "—"}</td>
-                    <td>
-                      <KeyStates record={key} />
-                    </td>
-                    <td>{formatTime(key.last_used_at)}</td>
-                    <td>{formatTime(key.expires_at)}</td>
-                    <td class="num">
-                      <Sparkline points={points} /> <span class="o-allowed">{allowed}</span> / <span class="o-denied">{denied}</span>
-                    </td>
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
-        </div>
+        <Table columns={keyColumns(org, since, now, byKey)} rows={keys} empty="No keys match." />
         <Pager url={new URL(c.req.url)} nextCursor={keysResult.ok ? keysResult.next_cursor : null} />
       </section>
     </>,
     { title: "Keys", section: "keys" },
   );
+}
+
+function keyColumns(org: string, since: string, now: number, byKey: Map<string, SeriesPoint[]>): Column<ListedKey>[] {
+  return [
+    { header: "name", cell: (key) => <a href={orgPath(org, `/keys/${key.id}`)}>{key.name}</a> },
+    { header: "prefix", class: "mono", cell: (key) => key.key_prefix },
+    { header: "scopes", class: "small", cell: (key) => (key.preset ? <span class="badge">{`preset ${key.preset}`}</span> : key.scopes.join(" ")) },
+    { header: "project", class: "mono", cell: (key) => key.project_id ?? "—" },
+    { header: "state", cell: (key) => <KeyStates record={key} /> },
+    { header: "last used", cell: (key) => formatTime(key.last_used_at) },
+    { header: "expires", cell: (key) => formatTime(key.expires_at) },
+    {
+      header: "24 h (allowed / denied)",
+      class: "num",
+      cell: (key) => {
+        const points = fillBuckets(byKey.get(key.id) ?? [], "hour", Date.parse(since), now);
+        const allowed = points.reduce((sum, p) => sum + p.allowed + p.would_deny, 0);
+        const denied = points.reduce((sum, p) => sum + p.denied, 0);
+        return (
+          <>
+            <Sparkline points={points} /> <span class="o-allowed">{allowed}</span> / <span class="o-denied">{denied}</span>
+          </>
+        );
+      },
+    },
+  ];
 }

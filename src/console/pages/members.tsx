@@ -12,6 +12,7 @@ import { formatTime } from "../format";
 import { Notice } from "../layout";
 import { orgPath } from "../paths";
 import { ApiErrorNotice, unwrap } from "./parts";
+import { type Column, Table } from "./table";
 
 interface Member {
   id: string;
@@ -39,28 +40,7 @@ export async function membersPage(c: ConsoleContext, notice?: Child) {
       <h1>Members</h1>
       {notice}
       <section class="card">
-        <div class="scroll">
-          <table>
-            <thead>
-              <tr>
-                <th>name</th>
-                <th>email</th>
-                <th>role</th>
-                <th>since</th>
-              </tr>
-            </thead>
-            <tbody>
-              {members.map((member) => (
-                <tr>
-                  <td>{member.name}</td>
-                  <td>{member.email}</td>
-                  <td>{member.role}</td>
-                  <td>{formatTime(member.created_at)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <Table columns={MEMBER_COLUMNS} rows={members} />
       </section>
       {canInvite(c) && (
         <form method="post" action={orgPath(org, "/members")} class="card filters">
@@ -117,3 +97,10 @@ export async function invitePost(c: ConsoleContext) {
     </Notice>,
   );
 }
+
+const MEMBER_COLUMNS: Column<Member>[] = [
+  { header: "name", cell: (member) => member.name },
+  { header: "email", cell: (member) => member.email },
+  { header: "role", cell: (member) => member.role },
+  { header: "since", cell: (member) => formatTime(member.created_at) },
+];
