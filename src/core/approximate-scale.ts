@@ -10,8 +10,11 @@
 
 /** `simple.limit` of both `[[ratelimits]]` bindings in wrangler.toml. */
 export const APPROXIMATE_SCALE = 1_000_000;
-/** The largest share of a limit that the binding's rounding may leave uncounted: 0.1 %. */
-export const APPROXIMATE_MAX_SHORTFALL = 0.001;
+/**
+ * The largest share of a limit that the binding's rounding may leave uncounted: 2 %, so the round
+ * limits people set (3,000, 30,000 or 60,000 a minute) are accepted, and counted a little stricter.
+ */
+export const APPROXIMATE_MAX_SHORTFALL = 0.02;
 
 /** What one unit of `limit` adds to the binding's counter. */
 export function approximateUnitDelta(limit: number): number {

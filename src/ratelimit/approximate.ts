@@ -7,7 +7,7 @@
  * limit). The binding checks its counter before adding `delta`, so a request of several units
  * first adds all but its last unit and is admitted only if the last one still fits: at most
  * `limit` units per period and location, never more (a refused request's units still count), and
- * within 0.1 % of it for every limit the schema accepts (src/core/approximate-scale.ts).
+ * within 2 % of it for every limit the schema accepts (src/core/approximate-scale.ts).
  *
  * The binding tells only "allowed or not", so the remaining count in the headers is this isolate's
  * own tally: an upper bound of what is left. It fails open: an error lets the request through.
