@@ -15,6 +15,8 @@ import { buildWorker, patchAuditOff } from "./lib/build.mjs";
 import { applyMigrations, readWranglerConfig, startKeygate, startSingle } from "./lib/instances.mjs";
 import { runLoad } from "./lib/load.mjs";
 import { runConsumer } from "./lib/consumer.mjs";
+import { measureCacheMemory } from "./lib/memory.mjs";
+import { runScale } from "./lib/scale.mjs";
 import { runMicro } from "./lib/micro.mjs";
 import { childPids } from "./lib/proc.mjs";
 import { inspectorTarget, profileDuring, summarizeProfile } from "./lib/profile.mjs";
@@ -41,6 +43,9 @@ const { values: args } = parseArgs({
     "no-micro": { type: "boolean", default: false },
     "no-consumer": { type: "boolean", default: false },
     "consumer-events": { type: "string" },
+    "no-scale": { type: "boolean", default: false },
+    "scale-sizes": { type: "string" },
+    "no-memory": { type: "boolean", default: false },
     profile: { type: "boolean", default: false },
     out: { type: "string" },
     help: { type: "boolean", default: false },
@@ -55,7 +60,10 @@ if (args.help) {
   --ref        bench a committed tree (git archive) instead of the working tree
   --persist    keep local D1/KV on disk (like wrangler dev) instead of in memory
   --profile    instead of the rounds: V8 CPU profiles of Keygate per scenario, in bench/.tmp/profile
-  --consumer-events  events per run of the audit consumer → D1 section (default 5000, 1000 with --quick)`);
+  --consumer-events  events per run of the audit consumer → D1 section (default 5000, 1000 with --quick)
+  --no-scale   skip the scale figures (cold D1 lookup with 1k / 100k / 1M keys)
+  --scale-sizes  comma-separated key counts for the scale figures (default 1000,100000,1000000; --quick 1000,100000)
+  --no-memory  skip the isolate memory held by cached keys`);
   process.exit(0);
 }
 
@@ -79,13 +87,22 @@ const opts = {
   consumer: !args["no-consumer"] && !args.profile,
   consumerRounds: quick ? 2 : 3,
   consumerEvents: num(args["consumer-events"], quick ? 1000 : 5000),
+  scale: !args["no-scale"] && !args.profile,
+  scaleSizes: (args["scale-sizes"] ?? (quick ? "1000,100000" : "1000,100000,1000000")).split(",").map(Number),
+  scaleRounds: quick ? 1 : 3,
+  scaleDurationS: quick ? 1.5 : 3,
+  // Seeding one size may take this long at most (1M rows take ~30 s on a quiet machine).
+  scaleSeedDeadlineS: 240,
+  memory: !args["no-memory"] && !args.profile,
+  memorySizes: [10_000, 100_000],
   out: resolve(args.out ?? (quick ? join(BENCH_DIR, ".tmp", "quick") : BENCH_DIR)),
   // Hard stop for the whole run, whatever happens.
-  watchdogMin: quick ? 5 : 15,
+  watchdogMin: quick ? 8 : 25,
 };
 for (const [name, value] of Object.entries(opts)) {
   if (typeof value === "number" && !(Number.isFinite(value) && value > 0)) fail(`--${name}: expected a positive number`);
 }
+if (opts.scaleSizes.length === 0 || opts.scaleSizes.some((n) => !Number.isInteger(n) || n < 1000 || n > 2_000_000)) fail("--scale-sizes: integers from 1000 to 2000000");
 if (opts.consumerEvents > 100_000 || !Number.isInteger(opts.consumerEvents)) fail("--consumer-events: an integer ≤ 100000");
 if (opts.rounds > 20 || opts.durationS > 60 || opts.fixedDurationS > 60) fail("rounds ≤ 20 and durations ≤ 60 s keep a run bounded");
 
@@ -203,7 +220,7 @@ async function main() {
     execFileSync("sh", ["-c", `git archive ${commit} | tar -x -C "${root}"`], { cwd: REPO });
     // The bench's own Workers import ../../src, so they are copied in beside that tree.
     mkdirSync(join(root, "bench"), { recursive: true });
-    for (const dir of ["seed", "micro", "peers", "consumer"]) {
+    for (const dir of ["seed", "micro", "memory", "peers", "consumer"]) {
       rmSync(join(root, "bench", dir), { recursive: true, force: true });
       execFileSync("cp", ["-r", join(BENCH_DIR, dir), join(root, "bench")]);
     }
@@ -215,10 +232,12 @@ async function main() {
   const [keygateScript, seedScript] = await Promise.all([build("src/index.ts", "keygate"), build("bench/seed/worker.ts", "seed")]);
   const [honoScript, naiveScript] = await Promise.all([build("bench/peers/hono-bearer.ts", "hono"), build("bench/peers/naive-d1.ts", "naive")]);
   const [kvFloorScript, queueSinkScript] = await Promise.all([build("bench/peers/kv-floor.ts", "kv-floor"), build("bench/peers/queue-sink.ts", "queue-sink")]);
+  const bareScript = await build("bench/peers/bare-proxy.ts", "bare-proxy");
   const [microScript, consumerScript] = await Promise.all([
     opts.micro ? build("bench/micro/worker.ts", "micro") : undefined,
     opts.consumer ? build("bench/consumer/worker.ts", "consumer") : undefined,
   ]);
+  const memoryScript = opts.memory ? await build("bench/memory/worker.ts", "memory") : undefined;
   const auditOffScript = patchAuditOff(keygateScript, join(runDir, "build", "keygate-audit-off", "index.js"));
   log(`bundled keygate${auditOffScript ? " (+ audit-off variant)" : ""}, seeder, peers, KV control${opts.micro ? ", micro" : ""}${opts.consumer ? ", consumer" : ""}`);
   if (!auditOffScript) log("no auditRequests() in the bundle: audit on/off will be reported as not measured");
@@ -233,7 +252,10 @@ async function main() {
   const originUrl = `http://127.0.0.1:${originPort}`;
   log(`origin on ${originUrl}`);
 
-  // 3. Keygate in workerd, with fresh local D1 and KV.
+  // 3. Keygate in workerd, with fresh local D1 and KV. Its audit Queue is a no-op stub, so every
+  // scenario measures the request path alone: the local queue broker and consumer (D1 writes) would
+  // run in this same workerd process and take CPU that production spends in another invocation.
+  // One more instance below measures the full local pipeline, for information.
   const config = readWranglerConfig(root);
   const adminToken = randomBytes(24).toString("hex");
   const pidsBefore = childPids("workerd");
@@ -241,6 +263,7 @@ async function main() {
     config,
     script: keygateScript,
     seedScript,
+    queueSinkScript,
     persistDir: opts.persist ? join(runDir, "state-keygate") : undefined,
     vars: { ORIGIN_URL: originUrl, ADMIN_TOKEN: adminToken },
     kvFloorScript,
@@ -264,7 +287,6 @@ async function main() {
   const { key: limitedKey } = await createOrgAndKey(keygate.url, adminToken, ROUTE, {
     rate_limits: [{ name: "bench", limit: 1_000_000, window_s: 60, tier: "exact" }],
   });
-  let keygateRequests = 6;
 
   const seeder = await keygate.mf.getWorker("bench-seed");
   const seed = async (path, body) => {
@@ -328,6 +350,11 @@ async function main() {
   const honoPid = [...childPids("workerd")].find((p) => !pids.has(p));
 
   pids = childPids("workerd");
+  const bare = await startSingle({ name: "bare-proxy", config, script: bareScript, bindings: { ORIGIN_URL: originUrl }, onLog, inspector: opts.profile });
+  cleanups.push({ name: "bare-proxy", stop: () => bare.mf.dispose() });
+  const barePid = [...childPids("workerd")].find((p) => !pids.has(p));
+
+  pids = childPids("workerd");
   const naive = await startSingle({
     name: "naive-d1",
     config,
@@ -341,7 +368,7 @@ async function main() {
   const naivePid = [...childPids("workerd")].find((p) => !pids.has(p));
   await applyMigrations(naive.mf, "DB", config.migrationsDir, "naive-d1");
   await copyRows(keygate.mf, naive.mf, k0.id, org.id);
-  log(`peers: hono-bearer on ${hono.url.href}, naive-d1 on ${naive.url.href}, KV control on ${kvFloor.url.href}`);
+  log(`peers: bare proxy on ${bare.url.href}, hono-bearer on ${hono.url.href}, naive-d1 on ${naive.url.href}, KV control on ${kvFloor.url.href}`);
 
   // Keygate again, from the same bundle less its audit middleware: the audit on/off comparison.
   let auditOff;
@@ -352,6 +379,7 @@ async function main() {
       config,
       script: auditOffScript,
       seedScript,
+      queueSinkScript,
       persistDir: opts.persist ? join(runDir, "state-audit-off") : undefined,
       vars: { ORIGIN_URL: originUrl, ADMIN_TOKEN: adminToken },
       onLog,
@@ -365,33 +393,43 @@ async function main() {
     log(`keygate with audit removed on ${instance.url.href}`);
   }
 
-  // And once more, audit on but sent to a no-op Queue stub: what audit costs on the request path
-  // alone, without the local queue broker and consumer (whose D1 writes share this machine's two
-  // cores here, and run elsewhere in production).
-  let auditSink;
-  if (auditOffScript && Object.keys(config.queueProducers).length > 0) {
+  // And once more with wrangler.toml's local Queue and its consumer writing D1 in the same workerd
+  // process: the full local pipeline, for information, and the audit diagnostics (events stored
+  // vs requests sent).
+  let localQueue;
+  let localQueueRequests = 3; // createOrgAndKey: two admin changes and one gateway request
+  if (Object.keys(config.queueProducers).length > 0) {
     pids = childPids("workerd");
     const instance = await startKeygate({
-      name: "keygate-audit-sink",
+      name: "keygate-local-queue",
       config,
       script: keygateScript,
       seedScript,
-      queueSinkScript,
-      persistDir: opts.persist ? join(runDir, "state-audit-sink") : undefined,
+      persistDir: opts.persist ? join(runDir, "state-local-queue") : undefined,
       vars: { ORIGIN_URL: originUrl, ADMIN_TOKEN: adminToken },
       onLog,
       inspector: opts.profile,
     });
-    cleanups.push({ name: "keygate-audit-sink", stop: () => instance.mf.dispose() });
+    cleanups.push({ name: "keygate-local-queue", stop: () => instance.mf.dispose() });
     const pid = [...childPids("workerd")].find((p) => !pids.has(p));
     await applyMigrations(instance.mf, Object.keys(config.d1)[0], config.migrationsDir, "keygate");
     const { key } = await createOrgAndKey(instance.url, adminToken, ROUTE);
-    auditSink = { ...instance, pid, key, script: keygateScript };
-    log(`keygate with audit sent to a no-op queue on ${instance.url.href}`);
+    localQueue = { ...instance, pid, key, script: keygateScript };
+    log(`keygate with the local queue and consumer on ${instance.url.href}`);
   }
 
   // 6. Scenarios.
   const scenarios = [
+    {
+      id: "peer-bare-proxy",
+      label: "Peer: bare proxy (copy headers, fetch the origin, return): the physical limit",
+      group: "peer",
+      target: { ...bare, script: bareScript, inspectorName: "bare-proxy" },
+      pid: barePid,
+      path: PUBLIC,
+      expect: 200,
+      headers: () => ({}),
+    },
     { id: "passthrough", label: "Passthrough: public route, no auth (ceiling)", group: "keygate", target: keygate, pid: keygatePid, path: PUBLIC, expect: 200, headers: () => ({}) },
     { id: "memory-hit", label: "API key, memory-cache hit", group: "keygate", target: keygate, pid: keygatePid, path: ROUTE, expect: 200, headers: () => ({ "x-api-key": k0.key }) },
     { id: "limited-exact", label: "API key, memory-cache hit, exact rate limit (Durable Object)", group: "keygate", target: keygate, pid: keygatePid, path: ROUTE, expect: 200, headers: () => ({ "x-api-key": limitedKey.key }) },
@@ -456,17 +494,17 @@ async function main() {
           },
         ]
       : []),
-    ...(auditSink
+    ...(localQueue
       ? [
           {
-            id: "memory-hit-audit-sink",
-            label: "API key, memory-cache hit, audit to a no-op queue",
+            id: "memory-hit-local-queue",
+            label: "API key, memory-cache hit, audit through the local queue and consumer (same process)",
             group: "keygate",
-            target: auditSink,
-            pid: auditSink.pid,
+            target: localQueue,
+            pid: localQueue.pid,
             path: ROUTE,
             expect: 200,
-            headers: () => ({ "x-api-key": auditSink.key.key }),
+            headers: () => ({ "x-api-key": localQueue.key.key }),
           },
         ]
       : []),
@@ -497,7 +535,7 @@ async function main() {
     await prepare(s, 0.1, 0);
     const headers = s.headers();
     const r = await fetchJson(new URL(s.path, s.target.url), { headers, method: s.method, body: s.body });
-    if (s.target === keygate) keygateRequests++;
+    if (s.target === localQueue) localQueueRequests++;
     const fromOrigin = r.status !== 200 || r.body?.origin === "bench";
     if (r.status !== s.expect || !fromOrigin) {
       const hint = s.id === "kv-hit" ? " (KV-only keys are not served from KV: see bench/seed/worker.ts)" : "";
@@ -520,7 +558,7 @@ async function main() {
       overallRate: rate,
       pid: s.pid,
     });
-    if (s.target === keygate) keygateRequests += result.sent;
+    if (s.target === localQueue) localQueueRequests += result.sent;
     result.crossRequestWarnings = crossRequestWarnings - warningsBefore;
     return result;
   };
@@ -567,11 +605,11 @@ async function main() {
   }
 
   // Diagnostics: audit events stored vs gateway requests (the consumer batches for up to 5 s).
-  const diagnostics = await auditDiagnostics(keygate.mf, keygateRequests, quick ? 6_000 : 7_000);
+  const diagnostics = localQueue ? await auditDiagnostics(localQueue.mf, localQueueRequests, quick ? 6_000 : 7_000) : { audit: "no local queue in wrangler.toml" };
   diagnostics.runtimeLogs = [...runtimeLogs].sort((a, b) => b[1] - a[1]).slice(0, 10).map(([message, count]) => ({ message, count }));
 
   // Peers and Keygate are done: stop them before the micro-benchmarks.
-  for (const name of ["keygate-audit-sink", "keygate-audit-off", "naive-d1", "hono-bearer", "keygate"]) {
+  for (const name of ["keygate-local-queue", "keygate-audit-off", "naive-d1", "hono-bearer", "bare-proxy", "keygate"]) {
     const i = cleanups.findIndex((c) => c.name === name);
     if (i >= 0) await cleanups.splice(i, 1)[0].stop();
   }
@@ -589,6 +627,7 @@ async function main() {
   // 8. The audit consumer's write rate into a fresh local D1, in its own workerd.
   let consumer = null;
   if (opts.consumer) {
+    const pidsBeforeConsumer = childPids("workerd");
     const instance = await startSingle({
       name: "bench-consumer",
       config,
@@ -599,9 +638,10 @@ async function main() {
       onLog,
     });
     cleanups.push({ name: "bench-consumer", stop: () => instance.mf.dispose() });
+    const consumerPid = [...childPids("workerd")].find((p) => !pidsBeforeConsumer.has(p));
     await applyMigrations(instance.mf, "DB", config.migrationsDir, "bench-consumer");
     log(`audit consumer → D1: ${opts.consumerRounds} rounds × ${opts.consumerEvents} events per mode, modes alternated`);
-    consumer = await runConsumer(instance.url, { rounds: opts.consumerRounds, events: opts.consumerEvents, keys: 100, warmupEvents: 500, log });
+    consumer = await runConsumer(instance.url, { rounds: opts.consumerRounds, events: opts.consumerEvents, keys: 100, warmupEvents: 500, pid: consumerPid, log });
     log(
       `  batched ${consumer.batched.eventsPerS} events/s, single ${consumer.single.eventsPerS} events/s: ${consumer.ratio}× (rounds ${consumer.ratioRange.join("–")}×; Worker-side ${consumer.workerRatio}×)` +
         (consumer.batched.bytesPerEvent !== null ? `; ${consumer.batched.bytesPerEvent} B/event stored (batched), ${consumer.single.bytesPerEvent} (single)` : "") +
@@ -609,6 +649,56 @@ async function main() {
     );
     const i = cleanups.findIndex((c) => c.name === "bench-consumer");
     if (i >= 0) await cleanups.splice(i, 1)[0].stop();
+  }
+
+  // 8b. Isolate memory held by cached keys, with the key cache's own code.
+  let memory = null;
+  if (opts.memory) {
+    const instance = await startSingle({ name: "bench-memory", config, script: memoryScript, onLog, inspector: true });
+    cleanups.push({ name: "bench-memory", stop: () => instance.mf.dispose() });
+    log(`isolate memory of ${opts.memorySizes.join(" and ")} cached keys (heap after a full GC, over the inspector)`);
+    memory = await measureCacheMemory(instance.mf, instance.url, opts.memorySizes);
+    for (const m of memory.sizes) log(`  ${m.keys} keys: ${m.mb} MB (${m.bytesPerKey} B/key), filled in ${m.fillMs} ms`);
+    const i = cleanups.findIndex((c) => c.name === "bench-memory");
+    if (i >= 0) await cleanups.splice(i, 1)[0].stop();
+  }
+
+  // 8c. Scale: the cold D1 lookup with more and more keys in D1, one instance per size.
+  let scale = null;
+  if (opts.scale) {
+    log(`scale: cold D1 lookups with ${opts.scaleSizes.map((n) => n.toLocaleString("en-US")).join(" / ")} keys in D1, ${opts.scaleRounds} interleaved rounds × ${opts.scaleDurationS} s at ${opts.rate} req/s`);
+    const started = [];
+    scale = await runScale({
+      sizes: opts.scaleSizes,
+      rounds: opts.scaleRounds,
+      durationS: opts.scaleDurationS,
+      rate: opts.rate,
+      warmupS: opts.warmupS,
+      seedDeadlineS: opts.scaleSeedDeadlineS,
+      log,
+      start: async (size) => {
+        const name = `keygate-scale-${size}`;
+        const before = childPids("workerd");
+        const instance = await startKeygate({ name, config, script: keygateScript, seedScript, queueSinkScript, vars: { ORIGIN_URL: originUrl, ADMIN_TOKEN: adminToken }, onLog });
+        cleanups.push({ name, stop: () => instance.mf.dispose() });
+        started.push(name);
+        const pid = [...childPids("workerd")].find((p) => !before.has(p));
+        await applyMigrations(instance.mf, Object.keys(config.d1)[0], config.migrationsDir, "keygate");
+        const { key } = await createOrgAndKey(instance.url, adminToken, "/api/v1/stories");
+        const seeder = await instance.mf.getWorker("bench-seed");
+        const seed = async (path, body) => {
+          const response = await seeder.fetch(`http://seed${path}`, { method: "POST", body: JSON.stringify(body) });
+          const text = await response.text();
+          if (!response.ok) throw new Error(`seeder ${path}: ${response.status} ${text}`);
+          return JSON.parse(text);
+        };
+        return { url: instance.url, pid, seed, templateId: key.id, templateKey: key.key };
+      },
+    });
+    for (const name of started) {
+      const i = cleanups.findIndex((c) => c.name === name);
+      if (i >= 0) await cleanups.splice(i, 1)[0].stop();
+    }
   }
 
   // 9. Results.
@@ -640,7 +730,7 @@ async function main() {
     },
     durationS: Math.round((performance.now() - t0) / 1000),
   };
-  const results = summarize({ meta, scenarios: scenarios.map(({ id, label, group }) => ({ id, label, group })), rounds, micro, consumer, diagnostics });
+  const results = summarize({ meta, scenarios: scenarios.map(({ id, label, group }) => ({ id, label, group })), rounds, micro, consumer, memory, scale, diagnostics });
   mkdirSync(opts.out, { recursive: true });
   writeFileSync(join(opts.out, "results.json"), JSON.stringify(results, null, 2) + "\n");
   writeFileSync(join(opts.out, "results.md"), renderMarkdown(results));
@@ -667,7 +757,7 @@ async function profileScenarios({ scenarios, keygate, keygateScript, runOne, pre
   ];
   for (const s of order) {
     await prepare(s, durationS, 0);
-    const ws = await inspectorTarget(s.target.mf, "keygate");
+    const ws = await inspectorTarget(s.target.mf, s.target.inspectorName ?? "keygate");
     const { profile, result } = await profileDuring(ws, () => runOne(s, { durationS }));
     writeFileSync(join(dir, `${s.id}.cpuprofile`), JSON.stringify(profile));
     const summary = summarizeProfile(profile, s.target.script ?? keygateScript);

@@ -2,6 +2,7 @@
 // real queue handler with batches of 100 events (D1 events + rollups, then one gzip NDJSON object
 // in R2) against one awaited INSERT per event, alternated over rounds in the same D1, timed from
 // Node (wall clock of the call that writes) and inside the Worker.
+import { cpuMs } from "./proc.mjs";
 import { median, minMax, round } from "./stats.mjs";
 
 async function post(base, path, timeoutMs = 300_000) {
@@ -11,11 +12,13 @@ async function post(base, path, timeoutMs = 300_000) {
   return JSON.parse(text);
 }
 
-async function once(base, mode, events) {
+async function once(base, mode, events, pid) {
   await post(base, `/prepare?events=${events}`);
+  const cpuBefore = cpuMs(pid);
   const started = performance.now();
   const body = await post(base, `/run?mode=${mode}`);
   const wallMs = performance.now() - started;
+  const cpuAfter = cpuMs(pid);
   const bytes = body.sizeBefore !== null && body.sizeAfter !== null ? body.sizeAfter - body.sizeBefore : null;
   return {
     mode,
@@ -27,29 +30,32 @@ async function once(base, mode, events) {
     bytesPerEvent: bytes === null ? null : round(bytes / body.events, 0),
     archiveBytesPerEvent: round(body.archiveBytes / body.events, 1),
     keysTouched: body.keysTouched,
+    // The consumer's workerd (its isolate, local D1 and R2) per event written: off the request path.
+    cpuUsPerEvent: cpuBefore !== null && cpuAfter !== null ? round(((cpuAfter - cpuBefore) * 1000) / body.events, 1) : null,
   };
 }
 
 /**
  * @param {URL} base - the consumer Worker's URL
- * @param {{ rounds: number, events: number, keys: number, warmupEvents: number, log?: (line: string) => void }} options
+ * @param {{ rounds: number, events: number, keys: number, warmupEvents: number, pid?: number, log?: (line: string) => void }} options
  */
-export async function runConsumer(base, { rounds, events, keys, warmupEvents, log = () => {} }) {
+export async function runConsumer(base, { rounds, events, keys, warmupEvents, pid, log = () => {} }) {
   await post(base, `/setup?keys=${keys}`);
   // Warm-up (not recorded): JIT, D1's first pages.
-  for (const mode of ["batched", "single"]) await once(base, mode, warmupEvents);
+  for (const mode of ["batched", "single"]) await once(base, mode, warmupEvents, pid);
   const runs = [];
   for (let r = 0; r < rounds; r++) {
     // Alternate which mode goes first: the table grows every run, so neither mode always gets the smaller one.
     const order = r % 2 === 0 ? ["batched", "single"] : ["single", "batched"];
     const round_ = { round: r + 1 };
     for (const mode of order) {
-      const x = await once(base, mode, events);
+      const x = await once(base, mode, events, pid);
       round_[mode] = x;
       log(
         `  round ${r + 1} ${mode.padEnd(7)} ${String(x.eventsPerS).padStart(7)} events/s wall (${x.wallMs} ms), ${String(x.workerEventsPerS ?? "–").padStart(7)} in the Worker` +
           (x.bytesPerEvent !== null ? `, ${x.bytesPerEvent} B/event stored` : "") +
-          (x.archiveBytesPerEvent > 0 ? `, ${x.archiveBytesPerEvent} B/event in R2` : ""),
+          (x.archiveBytesPerEvent > 0 ? `, ${x.archiveBytesPerEvent} B/event in R2` : "") +
+          (x.cpuUsPerEvent !== null ? `, ${x.cpuUsPerEvent} µs workerd CPU/event` : ""),
       );
     }
     round_.ratio = round_.batched.eventsPerS / round_.single.eventsPerS;
@@ -63,6 +69,7 @@ export async function runConsumer(base, { rounds, events, keys, warmupEvents, lo
     workerEventsPerS: round(median(per(mode, "workerEventsPerS")), 0),
     bytesPerEvent: round(median(per(mode, "bytesPerEvent")), 0),
     archiveBytesPerEvent: round(median(per(mode, "archiveBytesPerEvent")), 1),
+    cpuUsPerEvent: round(median(per(mode, "cpuUsPerEvent")), 1),
   });
   const last = runs.at(-1);
   return {

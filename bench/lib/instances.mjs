@@ -134,9 +134,10 @@ export async function startKeygate({ config, script, seedScript, kvFloorScript, 
 }
 
 /** A single-Worker instance (the peers and the micro-benchmark Worker). */
-export async function startSingle({ name, config, script, bindings = {}, d1 = {}, r2 = {}, persistDir, onLog }) {
+export async function startSingle({ name, config, script, bindings = {}, d1 = {}, r2 = {}, persistDir, onLog, inspector = false }) {
   const mf = miniflare({
     ...SHARED,
+    ...(inspector && { inspectorPort: 0 }),
     ...logOptions(name, onLog),
     ...(persistDir && { resourcePersistencePath: persistDir }),
     workers: [

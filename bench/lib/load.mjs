@@ -17,6 +17,7 @@ import { percentile } from "./stats.mjs";
  * @param {number} o.durationS
  * @param {number} [o.overallRate] - fixed request rate (req/s over all connections); saturation when absent
  * @param {number} [o.pid] - workerd process to charge CPU time to
+ * @param {boolean} [o.keepLatencies] - return every served response's latency (ms, sorted) as `latencies`
  */
 export function runLoad(o) {
   return new Promise((resolve, reject) => {
@@ -84,6 +85,7 @@ export function runLoad(o) {
             p99: percentile(latencies, 0.99),
             max: latencies.at(-1) ?? null,
           },
+          ...(o.keepLatencies && { latencies }),
           cpuUsPerReq: cpuBefore !== null && cpuAfter !== null && total > 0 ? ((cpuAfter - cpuBefore) * 1000) / total : null,
         });
       },

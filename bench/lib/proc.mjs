@@ -43,3 +43,14 @@ export function cpuMs(pid) {
     return null;
   }
 }
+
+/** Resident memory of `pid` in MiB (VmRSS), or null when unreadable. */
+export function rssMb(pid) {
+  if (!pid) return null;
+  try {
+    const kb = Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]);
+    return Number.isFinite(kb) ? Math.round(kb / 1024) : null;
+  } catch {
+    return null;
+  }
+}

@@ -14,7 +14,7 @@ export async function inspectorTarget(mf, workerName) {
   return target.webSocketDebuggerUrl;
 }
 
-class Cdp {
+export class Cdp {
   #ws;
   #next = 1;
   #pending = new Map();
@@ -27,7 +27,10 @@ class Cdp {
       cdp.#ws.addEventListener("error", () => reject(new Error(`inspector connection to ${url} failed`)), { once: true });
     });
     cdp.#ws.addEventListener("message", (event) => {
-      const message = JSON.parse(String(event.data));
+      const text = String(event.data);
+      // Heap snapshot chunks (bench/lib/memory.mjs only wants the GC a snapshot forces).
+      if (text.startsWith('{"method":"HeapProfiler.addHeapSnapshotChunk"')) return;
+      const message = JSON.parse(text);
       const pending = cdp.#pending.get(message.id);
       if (!pending) return;
       cdp.#pending.delete(message.id);

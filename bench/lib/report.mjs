@@ -4,35 +4,68 @@ import { median, minMax, round } from "./stats.mjs";
 
 const UNEXPECTED_LIMIT = 0.01; // a run with more than 1% wrong statuses measures something else
 
+// The issue-13 targets: every Keygate scenario against the bare proxy (the physical limit) or the
+// peer that does the same storage work, each ratio taken within one round.
 const TARGETS = [
-  { id: "memory-throughput", name: "Memory-hit auth throughput ≥ 0.90× passthrough", scenario: "memory-hit", metric: "ratio", op: ">=", threshold: 0.9, unit: "×" },
-  { id: "memory-p99", name: "Memory-hit auth p99 ≤ passthrough p99 + 1 ms (fixed load)", scenario: "memory-hit", metric: "fixedP99DeltaMs", op: "<=", threshold: 1, unit: " ms" },
-  { id: "kv-throughput", name: "KV hit (memory cold) throughput ≥ 0.80× passthrough", scenario: "kv-hit", metric: "ratio", op: ">=", threshold: 0.8, unit: "×" },
-  { id: "invalid-throughput", name: "Invalid-checksum rejection throughput ≥ 1.0× passthrough", scenario: "invalid-checksum", metric: "ratio", op: ">=", threshold: 1.0, unit: "×" },
-  { id: "vs-naive", name: "Memory-hit throughput ≥ 3× the naive D1-per-request Worker", scenario: "memory-hit", metric: "vsNaive", op: ">=", threshold: 3, unit: "×", also: ["peer-naive-d1"] },
+  { id: "passthrough-vs-bare", name: "Passthrough throughput ≥ 0.90× bare proxy", scenario: "passthrough", metric: "vsBare", op: ">=", threshold: 0.9, unit: "×", also: ["peer-bare-proxy"] },
+  { id: "memory-vs-bare", name: "Memory-hit throughput ≥ 0.85× bare proxy", scenario: "memory-hit", metric: "vsBare", op: ">=", threshold: 0.85, unit: "×", also: ["peer-bare-proxy"] },
+  { id: "memory-cpu-vs-bare", name: "Memory-hit workerd CPU µs/req ≤ 1.15× bare proxy's", scenario: "memory-hit", metric: "bareCpuRatio", op: "<=", threshold: 1.15, unit: "×", also: ["peer-bare-proxy"] },
+  { id: "kv-vs-floor", name: "KV hit (memory cold) throughput ≥ 0.90× the KV control", scenario: "kv-hit", metric: "vsKvFloor", op: ">=", threshold: 0.9, unit: "×", also: ["peer-kv-floor"] },
+  { id: "d1-vs-naive", name: "Cold D1 path throughput ≥ 1.0× the naive D1 Worker", scenario: "d1-cold", metric: "vsNaive", op: ">=", threshold: 1.0, unit: "×", also: ["peer-naive-d1"] },
   {
     id: "audit",
-    name: "Audit on vs off within 5%: memory-hit with audit to a no-op queue ≥ 0.95× audit removed (request path)",
-    scenario: "memory-hit",
-    metric: "sinkVsAuditOff",
-    op: ">=",
-    threshold: 0.95,
-    unit: "×",
-    also: ["memory-hit-audit-off", "memory-hit-audit-sink"],
-  },
-  {
-    id: "audit-local-pipeline",
-    name: "(info) Same, with the local queue and consumer writing D1 on this machine: memory-hit ≥ 0.95× audit removed",
+    name: "Audit to a no-op queue ≥ 0.97× audit removed (memory-hit, request path)",
     scenario: "memory-hit",
     metric: "vsAuditOff",
     op: ">=",
-    threshold: 0.95,
+    threshold: 0.97,
+    unit: "×",
+    also: ["memory-hit-audit-off"],
+  },
+  {
+    id: "audit-local-pipeline",
+    name: "(info) Same, with the local queue broker and consumer writing D1 in the same process: memory-hit ≥ 0.97× audit removed",
+    scenario: "memory-hit-local-queue",
+    metric: "vsAuditOff",
+    op: ">=",
+    threshold: 0.97,
     unit: "×",
     also: ["memory-hit-audit-off"],
   },
 ];
 
-export function summarize({ meta, scenarios, rounds, micro, consumer = null, diagnostics }) {
+/** The scale and memory targets, from their own sections (null when a section did not run). */
+function sectionTargets({ scale, memory }) {
+  const out = [];
+  const id = "scale-p99";
+  const name = "Cold D1 lookup p99 within 10% across 1k, 100k and 1M keys in D1 (fixed load)";
+  if (!scale) out.push({ id, name, status: "NOT MEASURED YET", measured: "not measured (no scale section in this run)", value: null });
+  else {
+    const p99s = scale.sizes.map((x) => x.p99).filter((x) => x !== null);
+    const spread = p99s.length > 1 ? Math.max(...p99s) / Math.min(...p99s) - 1 : null;
+    const sizes = scale.sizes.map((x) => x.size.toLocaleString("en-US")).join(" / ");
+    const value = spread === null ? null : round(spread * 100, 1);
+    const measured = value === null ? "n/a" : `${value}% (${scale.sizes.map((x) => x.p99).join(" / ")} ms at ${sizes})`;
+    out.push({ id, name, threshold: 10, op: "<=", value, measured, status: !scale.sizes.every((x) => x.valid) ? "INVALID" : value !== null && value <= 10 ? "PASS" : "MISS" });
+  }
+  const m100k = memory?.sizes.find((x) => x.keys === 100_000);
+  const memName = "Isolate memory held by 100k cached keys ≤ 32 MB";
+  if (!m100k) out.push({ id: "memory-100k", name: memName, status: "NOT MEASURED YET", measured: "not measured", value: null });
+  else out.push({ id: "memory-100k", name: memName, threshold: 32, op: "<=", value: m100k.mb, measured: `${m100k.mb} MB (${m100k.bytesPerKey} B/key)`, status: m100k.mb <= 32 ? "PASS" : "MISS" });
+  return out;
+}
+
+/** What audit costs per request, from the CPU columns of the audit scenarios (µs of workerd CPU). */
+function auditCost(byId) {
+  const cpu = (id) => byId[id]?.summary.cpuUsPerReq ?? null;
+  const off = cpu("memory-hit-audit-off");
+  const sink = cpu("memory-hit");
+  const local = cpu("memory-hit-local-queue");
+  if (off === null || sink === null) return null;
+  return { auditOffCpu: off, auditSinkCpu: sink, localPipelineCpu: local, producerUsPerReq: sink - off, localQueueAndConsumerUsPerReq: local === null ? null : local - sink };
+}
+
+export function summarize({ meta, scenarios, rounds, micro, consumer = null, memory = null, scale = null, diagnostics }) {
   const perScenario = scenarios.map((s) => {
     const per = rounds
       .filter((r) => r.runs[s.id])
@@ -41,16 +74,17 @@ export function summarize({ meta, scenarios, rounds, micro, consumer = null, dia
         const pass = r.runs.passthrough;
         const naive = r.runs["peer-naive-d1"];
         const auditOff = r.runs["memory-hit-audit-off"];
-        const auditSink = r.runs["memory-hit-audit-sink"];
         const kvFloor = r.runs["peer-kv-floor"];
+        const bare = r.runs["peer-bare-proxy"];
         return {
           round: r.round,
           rps: run.saturation.rps,
           ratio: pass ? run.saturation.rps / pass.saturation.rps : null,
           vsNaive: naive ? run.saturation.rps / naive.saturation.rps : null,
           vsAuditOff: auditOff ? run.saturation.rps / auditOff.saturation.rps : null,
-          sinkVsAuditOff: auditOff && auditSink ? auditSink.saturation.rps / auditOff.saturation.rps : null,
           vsKvFloor: kvFloor ? run.saturation.rps / kvFloor.saturation.rps : null,
+          vsBare: bare ? run.saturation.rps / bare.saturation.rps : null,
+          bareCpuRatio: bare?.saturation.cpuUsPerReq && run.saturation.cpuUsPerReq !== null ? run.saturation.cpuUsPerReq / bare.saturation.cpuUsPerReq : null,
           p50: run.saturation.latencyMs.p50,
           p99: run.saturation.latencyMs.p99,
           fixedP50: run.fixed.latencyMs.p50,
@@ -76,8 +110,10 @@ export function summarize({ meta, scenarios, rounds, micro, consumer = null, dia
       ratioRange: minMax(pick("ratio")).map((x) => round(x, 3)),
       vsNaive: round(median(pick("vsNaive")), 2),
       vsAuditOff: round(median(pick("vsAuditOff")), 3),
-      sinkVsAuditOff: round(median(pick("sinkVsAuditOff")), 3),
       vsKvFloor: round(median(pick("vsKvFloor")), 3),
+      vsBare: round(median(pick("vsBare")), 3),
+      vsBareRange: minMax(pick("vsBare")).map((x) => round(x, 3)),
+      bareCpuRatio: round(median(pick("bareCpuRatio")), 2),
       p50: round(median(pick("p50")), 2),
       p99: round(median(pick("p99")), 2),
       fixedP50: round(median(pick("fixedP50")), 2),
@@ -113,7 +149,8 @@ export function summarize({ meta, scenarios, rounds, micro, consumer = null, dia
     return { ...pickTarget(t), value, measured: shown, status: !valid ? "INVALID" : ok ? "PASS" : "MISS" };
   });
 
-  return { meta, targets, scenarios: perScenario, micro, consumer, diagnostics };
+  targets.push(...sectionTargets({ scale, memory }));
+  return { meta, targets, scenarios: perScenario, micro, consumer, memory, scale, audit: auditCost(byId), diagnostics };
 }
 
 function pickTarget(t) {
@@ -132,12 +169,12 @@ function mergeCounts(a = {}, b = {}) {
 const cell = (v, digits) => (v === null || v === undefined ? "–" : typeof v === "number" && digits !== undefined ? v.toFixed(digits) : String(v));
 
 export function renderMarkdown(results) {
-  const { meta, targets, scenarios, micro, consumer, diagnostics } = results;
+  const { meta, targets, scenarios, micro, consumer, memory, scale, audit: auditCosts, diagnostics } = results;
   const o = meta.options;
   const lines = [];
   lines.push("# Keygate benchmark results", "");
   lines.push("Generated by `npm run bench`" + (o.quick ? " **--quick (smoke run: too short to quote)**" : "") + "; do not edit by hand. Method, reproduction and caveats: [README.md](README.md).", "");
-  lines.push("![Throughput vs passthrough and p99 latency per scenario](results.svg)", "");
+  lines.push("![Throughput vs the bare proxy and p99 latency per scenario](results.svg)", "");
   lines.push("| run | |", "|---|---|");
   lines.push(`| date | ${meta.date} |`);
   lines.push(`| commit | \`${meta.commit}\`${meta.dirty ? " + uncommitted changes" : ""} (${meta.source}) |`);
@@ -150,7 +187,12 @@ export function renderMarkdown(results) {
   lines.push(`| Worker | ${o.route}; passthrough ${o.publicRoute}; ${o.storage}; KEY_CACHE_TTL_S ${o.keyCacheTtlS} |`);
   lines.push(`| duration | ${meta.durationS} s |`, "");
 
-  lines.push("## Targets", "", "Ratios are medians over rounds of per-round ratios, each against passthrough in the same round.", "");
+  lines.push(
+    "## Targets",
+    "",
+    "Ratios are medians over rounds of per-round ratios, each taken against the named peer (the bare proxy, the KV control, the naive D1 Worker, Keygate with audit removed) in the same round. The scale and memory targets come from their own sections below.",
+    "",
+  );
   lines.push("| target | measured | status |", "|---|---|---|");
   for (const t of targets) lines.push(`| ${t.name} | ${t.measured} | **${t.status}** |`);
   lines.push("");
@@ -163,15 +205,16 @@ export function renderMarkdown(results) {
     "",
   );
   lines.push(
-    "| scenario | req/s | × passthrough (min–max) | p50 ms | p99 ms | p50 ms @fixed | p99 ms @fixed | Δp99 ms @fixed | workerd CPU µs/req | × passthrough CPU |",
-    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    "| scenario | req/s | × bare proxy (min–max) | × passthrough (min–max) | p50 ms | p99 ms | p50 ms @fixed | p99 ms @fixed | Δp99 ms @fixed | workerd CPU µs/req | × bare proxy CPU | × passthrough CPU |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
   );
   for (const s of scenarios) {
     const m = s.summary;
-    const range = m.ratioRange[0] === null ? "" : ` (${cell(m.ratioRange[0], 2)}–${cell(m.ratioRange[1], 2)})`;
+    const spread = ([lo, hi]) => (lo === null ? "" : ` (${cell(lo, 2)}–${cell(hi, 2)})`);
+    const range = spread(m.ratioRange);
     const flag = m.valid ? "" : ` ⚠ ${m.exhausted ? "key pool exhausted; " : ""}${m.unexpected} of ${m.requests} with other statuses ${JSON.stringify(m.statuses)}`;
     lines.push(
-      `| ${s.label}${flag} | ${cell(m.rps)} | ${cell(m.ratio, 2)}${range} | ${cell(m.p50, 2)} | ${cell(m.p99, 2)} | ${cell(m.fixedP50, 2)} | ${cell(m.fixedP99, 2)} | ${m.fixedP99DeltaMs === null ? "–" : (m.fixedP99DeltaMs >= 0 ? "+" : "") + m.fixedP99DeltaMs.toFixed(2)} | ${cell(m.cpuUsPerReq)} | ${cell(m.cpuRatio, 2)} |`,
+      `| ${s.label}${flag} | ${cell(m.rps)} | ${cell(m.vsBare, 2)}${spread(m.vsBareRange)} | ${cell(m.ratio, 2)}${range} | ${cell(m.p50, 2)} | ${cell(m.p99, 2)} | ${cell(m.fixedP50, 2)} | ${cell(m.fixedP99, 2)} | ${m.fixedP99DeltaMs === null ? "–" : (m.fixedP99DeltaMs >= 0 ? "+" : "") + m.fixedP99DeltaMs.toFixed(2)} | ${cell(m.cpuUsPerReq)} | ${cell(m.bareCpuRatio, 2)} | ${cell(m.cpuRatio, 2)} |`,
     );
   }
   lines.push("");
@@ -197,7 +240,10 @@ export function renderMarkdown(results) {
     lines.push("");
   }
 
+  if (auditCosts) lines.push(...renderAuditCost(auditCosts, consumer));
   if (consumer) lines.push(...renderConsumer(consumer));
+  if (scale) lines.push(...renderScale(scale));
+  if (memory) lines.push(...renderMemory(memory));
 
   lines.push("## Diagnostics", "");
   const audit = diagnostics?.audit;
@@ -219,6 +265,57 @@ export function renderMarkdown(results) {
   return lines.join("\n");
 }
 
+function renderAuditCost(a, consumer) {
+  const lines = ["## Audit: cost per request, and the consumer apart", ""];
+  lines.push(
+    "From the workerd CPU column of the memory-hit scenarios (each its own workerd, same bundle): audit removed, audit to a no-op queue, and audit through the local queue broker and consumer. " +
+      "The producer's cost is what building, coalescing, packing and handing over one event adds to a request. The local queue and consumer run in the gateway's own workerd process here (in production the consumer is another invocation, billed apart), so their cost is shown apart, with the consumer's own CPU per event from its section below.",
+    "",
+  );
+  lines.push("| | workerd CPU µs/request |", "|---|---:|");
+  lines.push(`| memory-hit, audit removed | ${cell(a.auditOffCpu)} |`);
+  lines.push(`| memory-hit, audit to a no-op queue | ${cell(a.auditSinkCpu)} |`);
+  lines.push(`| **producer: event build + coalescing + send, per request** | **${cell(a.producerUsPerReq)}** |`);
+  lines.push(`| memory-hit, local queue broker + consumer in the same process | ${cell(a.localPipelineCpu)} |`);
+  lines.push(`| local queue broker + consumer writing D1, per request (off the request path in production) | ${cell(a.localQueueAndConsumerUsPerReq)} |`);
+  if (consumer?.batched.cpuUsPerEvent != null) lines.push(`| consumer alone, batches of 100 (its own workerd: isolate + local D1 + R2), per event | ${cell(consumer.batched.cpuUsPerEvent)} |`);
+  lines.push("");
+  return lines;
+}
+
+function renderScale(sc) {
+  const lines = ["## Scale: cold D1 lookup with more keys in D1", ""];
+  lines.push(
+    `One Keygate instance per size (its own workerd, fresh in-memory D1), all alive together; ${sc.rounds} rounds × ${sc.durationS} s at ${sc.rate} req/s (4 connections), sizes rotated each round. ` +
+      "Every request uses a key never seen before (memory and KV cold), so each is one `findKeyByHash` in D1 plus the KV write-back. " +
+      "The keys the load uses are created with Keygate's own `insertKey`; the rest of the table is filler rows (random ids and 64-hex hashes, real-sized) inserted by one `INSERT … SELECT` over a recursive CTE per 100k rows, so SQLite generates them without a round trip per row. " +
+      "Lookup µs: 500 sequential `findKeyByHash` inside the Worker, first to last answer (workerd's clock moves on each awaited D1 call). p50/p99 pool every round's responses.",
+    "",
+  );
+  lines.push("| keys in D1 | seeding s | workerd RSS MB | query plan | findKeyByHash µs | p50 ms | p99 ms | p99 ÷ smallest | p99 per round | workerd CPU µs/req |", "|---:|---:|---:|---|---:|---:|---:|---:|---|---:|");
+  for (const x of sc.sizes) {
+    lines.push(
+      `| ${x.rows.toLocaleString("en-US")}${x.valid ? "" : " ⚠"} | ${cell(x.seedS)} | ${cell(x.rssMb)} | ${x.plan} | ${cell(x.lookupUs)} | ${cell(x.p50, 2)} | ${cell(x.p99, 2)} | ${cell(x.p99VsSmallest, 2)} | ${x.roundP99s.map((v) => cell(v, 1)).join(", ")} | ${cell(x.cpuUsPerReq)} |`,
+    );
+  }
+  lines.push("");
+  return lines;
+}
+
+function renderMemory(m) {
+  const lines = ["## Isolate memory held by cached keys", ""];
+  lines.push(
+    "Measured inside workerd: a bench-only Worker (`bench/memory/worker.ts`) loads N distinct keys through a `TieredCache` built from the key cache's own options (`keyCache.options`: its schema, `compileKey`), with room for N, each key missing memory and KV and read from its own JSON row, as `resolveCaller` fills the cache. " +
+      "The harness reads V8's used heap over the inspector (`Runtime.getHeapUsage`) after a full GC (forced by a heap snapshot: workerd's inspector does not answer `HeapProfiler.collectGarbage`), before and after the fill. " +
+      `Keygate's own key cache holds at most ${m.keyCacheMaxEntries?.toLocaleString("en-US") ?? "–"} keys per isolate; 100k shows what a 10× larger bound would cost.`,
+    "",
+  );
+  lines.push("| cached keys | heap held MB | bytes/key | fill ms |", "|---:|---:|---:|---:|");
+  for (const x of m.sizes) lines.push(`| ${x.keys.toLocaleString("en-US")} | ${cell(x.mb)} | ${cell(x.bytesPerKey)} | ${cell(x.fillMs)} |`);
+  lines.push("");
+  return lines;
+}
+
 function renderConsumer(c) {
   const m = c.method;
   const fmtInt = (v) => (v === null || v === undefined ? "–" : Math.round(v).toLocaleString("en-US"));
@@ -232,12 +329,12 @@ function renderConsumer(c) {
       "Stored bytes: D1's `size_after` (pages, so rounded) before and after, per event, indexes and rollups included; R2: the archive objects' sizes.",
     "",
   );
-  lines.push("| mode | events/s (wall) | min–max over rounds | events/s (Worker) | D1 bytes/event | R2 bytes/event |", "|---|---:|---:|---:|---:|---:|");
+  lines.push("| mode | events/s (wall) | min–max over rounds | events/s (Worker) | D1 bytes/event | R2 bytes/event | workerd CPU µs/event |", "|---|---:|---:|---:|---:|---:|---:|");
   for (const [mode, label] of [["batched", `batches of ${m.messagesPerBatch} (consumeAuditBatch)`], ["single", "one INSERT per event"]]) {
     const x = c[mode];
-    lines.push(`| ${label} | ${fmtInt(x.eventsPerS)} | ${fmtInt(x.eventsPerSRange[0])}–${fmtInt(x.eventsPerSRange[1])} | ${fmtInt(x.workerEventsPerS)} | ${fmtInt(x.bytesPerEvent)} | ${fmtInt(x.archiveBytesPerEvent)} |`);
+    lines.push(`| ${label} | ${fmtInt(x.eventsPerS)} | ${fmtInt(x.eventsPerSRange[0])}–${fmtInt(x.eventsPerSRange[1])} | ${fmtInt(x.workerEventsPerS)} | ${fmtInt(x.bytesPerEvent)} | ${fmtInt(x.archiveBytesPerEvent)} | ${cell(x.cpuUsPerEvent)} |`);
   }
-  lines.push(`| **ratio batched / single** | **${cell(c.ratio)}×** | ${cell(c.ratioRange[0])}–${cell(c.ratioRange[1])}× | ${cell(c.workerRatio)}× | | |`, "");
+  lines.push(`| **ratio batched / single** | **${cell(c.ratio)}×** | ${cell(c.ratioRange[0])}–${cell(c.ratioRange[1])}× | ${cell(c.workerRatio)}× | | | |`, "");
   lines.push(`Keys with \`last_used_at\` set after the batched runs: ${c.keysTouched ?? "–"} of ${m.keys}.`, "");
   return lines;
 }
@@ -264,8 +361,13 @@ export function renderSvg(results) {
   const x1 = labelW;
   const x2 = labelW + panelW + gap;
 
-  const ratios = scenarios.map((s) => s.summary.ratio ?? 0);
-  const maxRatio = Math.max(1.2, ...ratios, ...scenarios.map((s) => s.summary.ratioRange[1] ?? 0)) * 1.05;
+  // Bars against the bare proxy (the physical limit) when the run has it, else against passthrough.
+  const vsBare = scenarios.some((s) => s.summary.vsBare !== null);
+  const base = vsBare ? "bare proxy" : "passthrough";
+  const ratioOf = (m) => (vsBare ? m.vsBare : m.ratio);
+  const rangeOf = (m) => (vsBare ? m.vsBareRange : m.ratioRange);
+  const ratios = scenarios.map((s) => ratioOf(s.summary) ?? 0);
+  const maxRatio = Math.max(1.2, ...ratios, ...scenarios.map((s) => rangeOf(s.summary)[1] ?? 0)) * 1.05;
   const p99s = scenarios.map((s) => s.summary.fixedP99 ?? 0);
   const maxP99 = Math.max(1, ...p99s) * 1.1;
   const sx = (v) => (v / maxRatio) * panelW;
@@ -278,7 +380,7 @@ export function renderSvg(results) {
   out.push(
     `<text x="16" y="44" fill="#374151">${esc(`${meta.date.slice(0, 10)} · commit ${meta.commit}${meta.dirty ? "+dirty" : ""} · ${meta.machine.cpu}, ${meta.machine.cores} cores · node ${meta.versions.node} · wrangler ${meta.versions.wrangler} · ${o.rounds} rounds (medians)`)}</text>`,
   );
-  out.push(`<text x="${x1}" y="${top - 26}" font-weight="600">Throughput vs passthrough (×, ${o.saturation.connections} connections)</text>`);
+  out.push(`<text x="${x1}" y="${top - 26}" font-weight="600">Throughput vs ${base} (×, ${o.saturation.connections} connections)</text>`);
   out.push(`<text x="${x2}" y="${top - 26}" font-weight="600">p99 latency at ${o.fixedLoad.ratePerS} req/s (ms)</text>`);
 
   // Reference lines: 1.0× and passthrough's p99 (labels below), the targets (labels above).
@@ -288,9 +390,9 @@ export function renderSvg(results) {
     const dx = anchor === "end" ? -2 : anchor === "start" ? 2 : 0;
     out.push(`<text x="${(x + dx).toFixed(1)}" y="${above ? top - 7 : bottom + 14}" text-anchor="${anchor}" fill="${color}" font-size="10">${esc(label)}</text>`);
   };
-  ref(x1 + sx(1), "1.0× passthrough");
+  ref(x1 + sx(1), `1.0× ${base}`);
   ref(x1 + sx(0.9), "0.9", { dash: "3,3", color: "#16a34a", above: true, anchor: "start" });
-  ref(x1 + sx(0.8), "0.8", { dash: "3,3", color: "#ca8a04", above: true, anchor: "end" });
+  ref(x1 + sx(0.85), "0.85", { dash: "3,3", color: "#ca8a04", above: true, anchor: "end" });
   const passP99 = scenarios.find((s) => s.id === "passthrough")?.summary.fixedP99;
   if (passP99) {
     ref(x2 + sy(passP99), `passthrough ${passP99.toFixed(2)} ms`);
@@ -308,13 +410,15 @@ export function renderSvg(results) {
     const m = s.summary;
     const color = COLORS[s.group] ?? COLORS.keygate;
     out.push(`<text x="${labelW - 10}" y="${y + 16}" text-anchor="end" fill="${m.valid ? "#111827" : "#b91c1c"}">${esc(s.label)}${m.valid ? "" : " ⚠"}</text>`);
-    const rw = Math.max(1, sx(m.ratio ?? 0));
+    const ratio = ratioOf(m);
+    const range = rangeOf(m);
+    const rw = Math.max(1, sx(ratio ?? 0));
     out.push(`<rect x="${x1}" y="${y + 5}" width="${rw.toFixed(1)}" height="${rowH - 14}" fill="${color}" rx="2"/>`);
     // min–max over rounds, a whisker under the bar.
     let labelStart = rw;
-    if (m.ratioRange[0] !== null) {
-      const a = sx(m.ratioRange[0]);
-      const b = sx(m.ratioRange[1]);
+    if (range[0] !== null) {
+      const a = sx(range[0]);
+      const b = sx(range[1]);
       const wy = y + rowH - 5;
       out.push(`<line x1="${(x1 + a).toFixed(1)}" y1="${wy}" x2="${(x1 + b).toFixed(1)}" y2="${wy}" stroke="#111827" stroke-width="1.5"/>`);
       for (const end of [a, b]) out.push(`<line x1="${(x1 + end).toFixed(1)}" y1="${wy - 3}" x2="${(x1 + end).toFixed(1)}" y2="${wy + 2}" stroke="#111827" stroke-width="1.5"/>`);
@@ -322,8 +426,8 @@ export function renderSvg(results) {
     }
     out.push(
       rw > panelW - 120
-        ? valueLabel(x1, rw, y + 16, m.ratio === null ? "–" : `${m.ratio.toFixed(2)}× · ${m.rps}/s`)
-        : `<text x="${(x1 + labelStart + 4).toFixed(1)}" y="${y + 16}" fill="#111827">${esc(m.ratio === null ? "–" : `${m.ratio.toFixed(2)}× · ${m.rps}/s`)}</text>`,
+        ? valueLabel(x1, rw, y + 16, ratio === null ? "–" : `${ratio.toFixed(2)}× · ${m.rps}/s`)
+        : `<text x="${(x1 + labelStart + 4).toFixed(1)}" y="${y + 16}" fill="#111827">${esc(ratio === null ? "–" : `${ratio.toFixed(2)}× · ${m.rps}/s`)}</text>`,
     );
     const pw = Math.max(1, sy(m.fixedP99 ?? 0));
     out.push(`<rect x="${x2}" y="${y + 5}" width="${pw.toFixed(1)}" height="${rowH - 14}" fill="${color}" opacity="0.85" rx="2"/>`);

@@ -16,8 +16,16 @@
  *   drift in `src/cache/tiered.ts` shows up as 401s (and the harness stops), never as silently
  *   wrong numbers.
  * - `POST /generate {count}`: well-formed keys (valid checksum) stored nowhere: unknown keys.
+ * - `POST /fill {template_id, total, chunk}`: adds filler key rows in the template's org until
+ *   `api_keys` holds `total` rows, or `chunk` rows at most per call, in ONE `INSERT … SELECT` over a
+ *   recursive CTE (SQLite generates the rows: no per-row round trip). Filler rows have random ids
+ *   and random 64-hex hashes, the size of real rows; nobody holds their keys, they only make the
+ *   table and its `key_hash` index as large as a deployment's. Returns the row count.
+ * - `POST /lookup {keys, template_id}`: runs Keygate's own `findKeyByHash` once per key, one after
+ *   another, and returns the elapsed Worker time (workerd's clock moves on each awaited D1 call, so
+ *   first-to-last is real), and SQLite's plan for that query.
  */
-import { findKeyById, insertKey } from "../../src/db/keys";
+import { findKeyByHash, findKeyById, insertKey } from "../../src/db/keys";
 import type { Bindings } from "../../src/env";
 import { generateApiKey, hashApiKey, keyPrefix } from "../../src/core/api-key";
 import { newId } from "../../src/core/ids";
@@ -100,11 +108,55 @@ async function writeKvEntries(env: Bindings, templateKey: string | undefined, gi
   return Response.json({ keys, cachedAt, template });
 }
 
+const MAX_FILL_CHUNK = 200_000;
+
+async function fill(env: Bindings, templateId: string, total: number, chunk: number): Promise<Response> {
+  const template = await findKeyById(env.DB, undefined, templateId);
+  if (!template) return fail(404, `no key ${templateId}`);
+  const count = async () => (await env.DB.prepare("SELECT COUNT(*) AS n FROM api_keys").first<{ n: number }>())!.n;
+  const missing = Math.min(chunk, total - (await count()));
+  if (missing > 0) {
+    await env.DB.prepare(
+      `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?1)
+       INSERT INTO api_keys (id, org_id, name, key_prefix, key_hash, scopes, created_at, rotation_root_id)
+       SELECT 'key_' || substr(lower(hex(randomblob(13))), 1, 26), ?2, 'bench filler key', 'kg_live_fill',
+              lower(hex(randomblob(32))), ?3, ?4, NULL
+       FROM n`,
+    )
+      .bind(missing, template.record.org_id, JSON.stringify(template.record.scopes), new Date().toISOString())
+      .run();
+  }
+  return Response.json({ rows: await count() });
+}
+
+async function lookup(env: Bindings, keys: string[]): Promise<Response> {
+  const hashes = await Promise.all(keys.map((key) => hashApiKey(key)));
+  const plan = await env.DB.prepare("EXPLAIN QUERY PLAN SELECT id FROM api_keys WHERE key_hash = ?").bind(hashes[0]).all<{ detail: string }>();
+  const started = Date.now();
+  let found = 0;
+  for (const hash of hashes) if (await findKeyByHash(env.DB, hash)) found++;
+  return Response.json({ lookups: hashes.length, found, elapsedMs: Date.now() - started, plan: plan.results.map((r) => r.detail).join("; ") });
+}
+
 export default {
   async fetch(request: Request, env: Bindings): Promise<Response> {
     const url = new URL(request.url);
     if (request.method !== "POST") return fail(405, "POST only");
-    const body = (await request.json()) as { template_id?: string; template_key?: string; template?: KvTemplate; count?: number };
+    const body = (await request.json()) as {
+      template_id?: string;
+      template_key?: string;
+      template?: KvTemplate;
+      count?: number;
+      total?: number;
+      chunk?: number;
+      keys?: string[];
+    };
+    if (url.pathname === "/fill" && body.template_id && Number.isInteger(body.total) && Number.isInteger(body.chunk)) {
+      return fill(env, body.template_id, body.total!, Math.min(MAX_FILL_CHUNK, body.chunk!));
+    }
+    if (url.pathname === "/lookup" && Array.isArray(body.keys) && body.keys.length > 0 && body.keys.length <= MAX_COUNT) {
+      return lookup(env, body.keys);
+    }
     const count = body.count ?? 0;
     if (!Number.isInteger(count) || count < 1 || count > MAX_COUNT) return fail(400, `count must be 1..${MAX_COUNT}`);
     if (url.pathname === "/keys" && body.template_id) return createKeys(env, body.template_id, count);
