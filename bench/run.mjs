@@ -46,6 +46,7 @@ const { values: args } = parseArgs({
     "no-scale": { type: "boolean", default: false },
     "scale-sizes": { type: "string" },
     "no-memory": { type: "boolean", default: false },
+    scenarios: { type: "string" },
     profile: { type: "boolean", default: false },
     out: { type: "string" },
     help: { type: "boolean", default: false },
@@ -63,7 +64,8 @@ if (args.help) {
   --consumer-events  events per run of the audit consumer → D1 section (default 5000, 1000 with --quick)
   --no-scale   skip the scale figures (cold D1 lookup with 1k / 100k / 1M keys)
   --scale-sizes  comma-separated key counts for the scale figures (default 1000,100000,1000000; --quick 1000,100000)
-  --no-memory  skip the isolate memory held by cached keys`);
+  --no-memory  skip the isolate memory held by cached keys
+  --scenarios  comma-separated scenario ids to run (e.g. peer-bare-proxy,passthrough,memory-hit), for iterating`);
   process.exit(0);
 }
 
@@ -511,6 +513,13 @@ async function main() {
     { id: "peer-hono-bearer", label: "Peer: Hono bearerAuth, one fixed token", group: "peer", target: hono, pid: honoPid, path: ROUTE, expect: 200, headers: () => ({ authorization: `Bearer ${bearerToken}` }) },
     { id: "peer-naive-d1", label: "Peer: naive Worker, D1 query per request", group: "peer", target: naive, pid: naivePid, path: ROUTE, expect: 200, headers: () => ({ "x-api-key": k0.key }) },
   ];
+
+  if (args.scenarios) {
+    const wanted = new Set(args.scenarios.split(","));
+    const unknown = [...wanted].filter((id) => !scenarios.some((s) => s.id === id));
+    if (unknown.length > 0) throw new Error(`--scenarios: no scenario ${unknown.join(", ")} (have ${scenarios.map((s) => s.id).join(", ")})`);
+    scenarios.splice(0, scenarios.length, ...scenarios.filter((s) => wanted.has(s.id)));
+  }
 
   // Keys each run needs, written just before it: KV entries must be fresh, and each kv-hit and
   // d1-cold request uses a key of its own. Rates are guesses until a run measures them.
