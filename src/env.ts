@@ -4,14 +4,14 @@
  */
 import type { KeyEnv } from "./core/api-key";
 import { oncePer } from "./core/memo";
-import type { AuditMessage } from "./schemas/audit-event";
 
 /**
  * Bindings and vars: `Env` is generated from wrangler.toml (`npm run cf-typegen`, checked in CI);
  * secrets and the vars wrangler.toml leaves unset are typed here.
  */
 export interface Bindings extends Omit<Env, "AUDIT_QUEUE" | "KEY_ENV" | "KEY_CACHE_TTL_S" | "AUDIT_RETENTION_DAYS" | "AUDIT_HOT_DAYS"> {
-  AUDIT_QUEUE: Queue<AuditMessage>;
+  /** Each message is the JSON text of an `AuditMessage` (src/audit/producer.ts). */
+  AUDIT_QUEUE: Queue<string>;
   KEY_ENV?: string;
   KEY_CACHE_TTL_S?: string;
   AUDIT_RETENTION_DAYS?: string;

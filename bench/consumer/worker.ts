@@ -19,6 +19,7 @@
  *   spans first write to last write), the rows added (checked), D1's `size_after` before and
  *   after, for stored bytes per event, and the bytes the run added to the archive.
  */
+import { packMessages } from "../../src/audit/producer";
 import { consumeAuditBatch } from "../../src/consumer/audit-consumer";
 import { insertKey } from "../../src/db/keys";
 import { insertOrg } from "../../src/db/orgs";
@@ -136,7 +137,8 @@ function fakeBatch(events: readonly AuditEvent[]) {
     // rewrite earlier runs' objects instead of adding to the archive.
     id: `msg-${event.id}`,
     timestamp,
-    body: { events: [event] },
+    // What the producer sends for one event: its JSON text envelope.
+    body: packMessages([event])[0],
     attempts: 1,
     ack: () => void counts.acked++,
     retry: () => void counts.retried++,

@@ -3,7 +3,9 @@
  * Sends audit events to the Queue off the response path. Events of one isolate are coalesced for a
  * few milliseconds into messages of up to ~120 KB (a Queue takes about 5,000 messages/s, so one
  * message per request would cap the gateway), and every request keeps its `waitUntil` until the
- * message holding its event is sent. A failed send, or one that does not settle within
+ * message holding its event is sent. A message is JSON text: each event is stringified once, that
+ * text is both what the size limit counts and what the Queue carries, so the request path never
+ * has the Queue serialize the events again (the consumer parses them, off the request path). A failed send, or one that does not settle within
  * {@link SEND_TIMEOUT_MS}, is retried; if the Queue stays unavailable the events go straight to D1
  * and the archive, and if D1 fails too they are logged whole (they hold no secrets), so Workers
  * Logs keeps them for replay. Audit never delays or fails a response.
@@ -19,6 +21,9 @@ const MAX_MESSAGE_BYTES = 120_000;
 /** sendBatch takes at most 256 KB in all: two full messages. */
 const MAX_BATCH_MESSAGES = 2;
 const encoder = new TextEncoder();
+const NON_ASCII = /[^\x00-\x7f]/;
+const ENVELOPE_START = '{"events":[';
+const ENVELOPE_END = "]}";
 const SEND_BACKOFF_MS = [50, 250, 1000];
 /**
  * A send that has not settled by then counts as failed. Four tries and the backoff stay near
@@ -77,7 +82,7 @@ export async function deliver(env: Bindings, events: readonly AuditEvent[]): Pro
   const messages = packMessages(events);
   try {
     for (let i = 0; i < messages.length; i += MAX_BATCH_MESSAGES) {
-      const batch = messages.slice(i, i + MAX_BATCH_MESSAGES).map((body) => ({ body: { events: body } }));
+      const batch = messages.slice(i, i + MAX_BATCH_MESSAGES).map((body) => ({ body, contentType: "text" as const }));
       await withRetries(() => withTimeout(env.AUDIT_QUEUE.sendBatch(batch), SEND_TIMEOUT_MS));
     }
     return;
@@ -91,23 +96,36 @@ export async function deliver(env: Bindings, events: readonly AuditEvent[]): Pro
   }
 }
 
-/** Splits events into message bodies of at most {@link MAX_MESSAGE_BYTES} bytes of JSON. */
-export function packMessages(events: readonly AuditEvent[]): AuditEvent[][] {
-  const messages: AuditEvent[][] = [];
-  let current: AuditEvent[] = [];
-  let bytes = 0;
+/**
+ * Packs events into message bodies: JSON text `{"events":[…]}` (the consumer's envelope) of at most
+ * {@link MAX_MESSAGE_BYTES} bytes of UTF-8 each.
+ */
+export function packMessages(events: readonly AuditEvent[]): string[] {
+  const messages: string[] = [];
+  let current: string[] = [];
+  let bytes = ENVELOPE_START.length + ENVELOPE_END.length;
   for (const event of events) {
-    const size = encoder.encode(JSON.stringify(event)).byteLength + 1;
+    const json = JSON.stringify(event);
+    const size = utf8Length(json) + 1;
     if (current.length > 0 && bytes + size > MAX_MESSAGE_BYTES) {
-      messages.push(current);
+      messages.push(envelope(current));
       current = [];
-      bytes = 0;
+      bytes = ENVELOPE_START.length + ENVELOPE_END.length;
     }
-    current.push(event);
+    current.push(json);
     bytes += size;
   }
-  if (current.length > 0) messages.push(current);
+  if (current.length > 0) messages.push(envelope(current));
   return messages;
+}
+
+function envelope(eventsJson: readonly string[]): string {
+  return ENVELOPE_START + eventsJson.join(",") + ENVELOPE_END;
+}
+
+/** UTF-8 bytes of `text`: its length when it is ASCII, as audit events nearly always are. */
+function utf8Length(text: string): number {
+  return NON_ASCII.test(text) ? encoder.encode(text).byteLength : text.length;
 }
 
 /** `promise`, or a rejection once `ms` pass without it settling. */

@@ -8,8 +8,9 @@
  * the batch to the dead-letter queue, which this same handler consumes with a longer backoff, so no
  * event is dropped while D1 or R2 is down.
  *
- * A message body is `{ events: [...] }` (what the producer sends), a bare array of events, or one
- * event. What does not parse as events cannot be fixed by a retry: it is kept whole in the archive
+ * A message body is `{ events: [...] }`, a bare array of events, or one event, either as is or as
+ * JSON text (the producer sends `{ events }` as text, so the request path never serializes events
+ * twice). What does not parse as events cannot be fixed by a retry: it is kept whole in the archive
  * under `rejected/` (quarantine), and the valid events beside it are stored.
  */
 import { archiveName, quarantine } from "../audit/archive";
@@ -45,7 +46,8 @@ export async function consumeAuditBatch(batch: MessageBatch<unknown>, env: Bindi
 }
 
 /** The valid events of a message body (`{ events }`, an array, or one event), each checked on its own. */
-function eventsOf(body: unknown): { stored: AuditEvent[]; rejected: unknown[] } {
+function eventsOf(message: unknown): { stored: AuditEvent[]; rejected: unknown[] } {
+  const body = typeof message === "string" ? parseJson(message) : message;
   const list = Array.isArray(body) ? body : isEnvelope(body) ? body.events : [body];
   const stored: AuditEvent[] = [];
   const rejected: unknown[] = [];
@@ -55,6 +57,15 @@ function eventsOf(body: unknown): { stored: AuditEvent[]; rejected: unknown[] } 
     else rejected.push(item);
   }
   return { stored, rejected };
+}
+
+/** The JSON value of `text`, or `text` itself when it is not JSON (then rejected whole, as text). */
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
 }
 
 function isEnvelope(body: unknown): body is { events: unknown[] } {

@@ -160,8 +160,27 @@ describe("audit pipeline", () => {
   it("packs coalesced events into messages of at most 120 KB of UTF-8, multi-byte agents included", () => {
     const events = Array.from({ length: 600 }, (_, i) => auditEvent({ user_agent: (i % 2 ? "ü" : "a").repeat(500), path: `/p/${"é".repeat(1000)}` }));
     const messages = packMessages(events);
-    expect(messages.flat()).toEqual(events);
-    for (const message of messages) expect(new TextEncoder().encode(JSON.stringify({ events: message })).byteLength).toBeLessThanOrEqual(128 * 1024);
+    expect(messages.flatMap((message) => (JSON.parse(message) as { events: unknown[] }).events)).toEqual(events);
+    for (const message of messages) expect(new TextEncoder().encode(message).byteLength).toBeLessThanOrEqual(120_000);
     expect(messages.length).toBeGreaterThan(1);
+  });
+
+  it("fills ASCII messages up to 120 KB, and no further", () => {
+    const events = Array.from({ length: 400 }, () => auditEvent({ user_agent: "a".repeat(500) }));
+    const messages = packMessages(events);
+    const sizes = messages.map((message) => new TextEncoder().encode(message).byteLength);
+    for (const size of sizes) expect(size).toBeLessThanOrEqual(120_000);
+    const eventBytes = JSON.stringify(events[0]).length + 1;
+    for (const size of sizes.slice(0, -1)) expect(size).toBeGreaterThan(120_000 - eventBytes - 100);
+  });
+
+  it("hands the Queue each message as JSON text, so the request path serializes its events once", async () => {
+    const send = vi.spyOn(env.AUDIT_QUEUE, "sendBatch").mockResolvedValue(undefined as never);
+    const events = [auditEvent({ org_id: org }), auditEvent({ org_id: org })];
+    await deliver(env, events);
+    expect(send).toHaveBeenCalledTimes(1);
+    const [batch] = send.mock.calls[0]!;
+    expect(batch).toEqual([{ body: expect.any(String), contentType: "text" }]);
+    expect(JSON.parse((batch as { body: string }[])[0]!.body)).toEqual({ events });
   });
 });

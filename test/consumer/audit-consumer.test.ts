@@ -5,6 +5,7 @@
  */
 import { createExecutionContext, createMessageBatch, env, getQueueResult } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { packMessages } from "../../src/audit/producer";
 import worker from "../../src/index";
 import { archivedEvents, rollupTotals } from "../helpers/archive";
 import { auditEvent } from "../helpers/events";
@@ -120,6 +121,24 @@ describe("audit consumer", () => {
     const listed = await env.AUDIT_ARCHIVE.list({ prefix: "rejected/" });
     const bodies = await Promise.all(listed.objects.map(async (o) => (await env.AUDIT_ARCHIVE.get(o.key))!.text()));
     expect(bodies.some((text) => text.includes(poison.marker))).toBe(true);
+  });
+
+  it("stores the events of a message body that is JSON text, as the producer sends them", async () => {
+    const events = [auditEvent(), auditEvent()];
+    const result = await consume([packMessages(events)[0]]);
+    expect(result.explicitAcks).toHaveLength(1);
+    expect(await storedCount(events.map((e) => e.id))).toBe(2);
+  });
+
+  it("quarantines a text body that is not JSON whole, and acks it", async () => {
+    const log = vi.spyOn(console, "error").mockImplementation(() => {});
+    const marker = crypto.randomUUID();
+    const result = await consume([`{"events":[${marker}`]);
+    expect(result.explicitAcks).toHaveLength(1);
+    expect(log).toHaveBeenCalledWith(expect.stringContaining("malformed audit events quarantined"));
+    const listed = await env.AUDIT_ARCHIVE.list({ prefix: "rejected/" });
+    const bodies = await Promise.all(listed.objects.map(async (o) => (await env.AUDIT_ARCHIVE.get(o.key))!.text()));
+    expect(bodies.some((text) => text.includes(marker))).toBe(true);
   });
 
   it("accepts a message body that is a bare array of events", async () => {
