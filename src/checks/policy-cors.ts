@@ -29,6 +29,14 @@ export function policyCors(policyOf: PolicySource): MiddlewareHandler<KeygateEnv
       headers.append("Vary", "Origin");
       return next();
     }
+    if (c.req.method !== "OPTIONS" && c.req.header("origin") === undefined) {
+      // Not a CORS request (browsers send Origin on every cross-origin one): no CORS header applies,
+      // and skipping Hono's cors() spares every server-to-server request its response copies.
+      // Vary still tells caches that a request with an Origin may get another answer.
+      await next();
+      c.res.headers.append("Vary", "Origin");
+      return;
+    }
     return corsFor(policy)(c, next);
   };
 }

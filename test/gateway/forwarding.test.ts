@@ -139,6 +139,14 @@ describe("CORS", () => {
     expect(res.headers.get("access-control-expose-headers")).toContain("x-request-id");
   });
 
+  it("gives a request without Origin (not a CORS request) Vary: Origin and no CORS headers", async () => {
+    for (const path of ["/public/x", "/api/v1/site/pages"]) {
+      const res = await call(path);
+      expect(res.headers.get("vary")).toBe("Origin");
+      expect([...res.headers.keys()].filter((name) => name.startsWith("access-control-"))).toEqual([]);
+    }
+  });
+
   it("answers a preflight of an unrouted path with 404, readable by a listed origin", async () => {
     const res = await call("/nowhere", { method: "OPTIONS", headers: { origin: "https://app.example.com", "access-control-request-method": "GET" } });
     expect(res.status).toBe(404);
