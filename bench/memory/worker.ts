@@ -9,13 +9,14 @@
  * isolate's heap before and after (bench/lib/memory.mjs); this Worker only holds the entries.
  */
 import { TieredCache, type CacheContext } from "../../src/cache/tiered";
-import { keyCache, type KeyState } from "../../src/gateway/active-key";
-import { generateApiKey, hashApiKey, keyPrefix } from "../../src/gateway/api-key";
-import { newId } from "../../src/ids";
+import type { KeyState } from "../../src/caller/active-key";
+import { keyCache } from "../../src/credentials/key-cache";
+import { generateApiKey, hashApiKey, keyPrefix } from "../../src/core/api-key";
+import { newId } from "../../src/core/ids";
 
 const MAX_N = 1_000_000;
 
-let held: TieredCache<KeyState, unknown> | undefined;
+let held: unknown;
 
 /** A KV that never has the entry and a `waitUntil` that drops the write-back: memory only. */
 function missContext(): CacheContext {
