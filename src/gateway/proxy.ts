@@ -123,25 +123,34 @@ function joinOriginUrl(base: URL, target: ProxyTarget): URL {
   return url;
 }
 
+/**
+ * The headers the origin gets: the request's, filtered in one pass as they are copied (no copy of
+ * everything followed by deletes), plus the identity headers.
+ */
 function outgoingHeaders(request: Request, identity: KeygateIdentity, config: Config, headerLocators: ReadonlySet<string>): Headers {
-  const headers = new Headers(request.headers);
-  removeHopByHop(headers);
+  const connectionListed = connectionTokens(request.headers.get("connection"));
   const locatorTwins = cgiNamesOf(headerLocators);
-  deleteHeaders(headers, (name) => {
+  const headers = new Headers();
+  for (const [name, value] of request.headers) {
+    if (isHopByHop(name, connectionListed)) continue;
     const cgiName = cgiHeaderName(name);
-    return (
+    if (
       REMOVED_HEADERS.has(cgiName) ||
       cgiName.startsWith(KEYGATE_HEADER_PREFIX) ||
       METHOD_OVERRIDE_HEADERS.has(cgiName) ||
       (locatorTwins.has(cgiName) && !headerLocators.has(name))
-    );
-  });
-  // Two Authorization headers arrive comma-joined; a Bearer among them is still Keygate's credential.
-  if (hasBearer(headers.get("authorization"))) headers.delete("authorization");
-  const cookie = withoutCookies(headers.get("cookie"), config.strippedCookieNames);
-  if (cookie) headers.set("cookie", cookie);
-  else headers.delete("cookie");
-
+    ) {
+      continue;
+    }
+    // Two Authorization headers arrive comma-joined; a Bearer among them is still Keygate's credential.
+    if (name === "authorization" && hasBearer(value)) continue;
+    if (name === "cookie") {
+      const cookie = withoutCookies(value, config.strippedCookieNames);
+      if (cookie) headers.set("cookie", cookie);
+      continue;
+    }
+    headers.append(name, value);
+  }
   for (const [name, value] of Object.entries(identityHeaders(identity))) headers.set(name, value);
   return headers;
 }
@@ -212,12 +221,17 @@ function echo(method: string, url: URL, headers: Headers): Response {
 }
 
 function removeHopByHop(headers: Headers): void {
-  const listed = (headers.get("connection") ?? "").split(",").map((token) => token.trim().toLowerCase());
-  deleteHeaders(headers, (name) => HOP_BY_HOP.has(name) || name.startsWith("proxy-") || listed.includes(name));
+  const listed = connectionTokens(headers.get("connection"));
+  for (const name of [...headers.keys()]) {
+    if (isHopByHop(name, listed)) headers.delete(name);
+  }
 }
 
-function deleteHeaders(headers: Headers, shouldDelete: (name: string) => boolean): void {
-  for (const name of [...headers.keys()]) {
-    if (shouldDelete(name)) headers.delete(name);
-  }
+/** The header names a `Connection` value lists (lowercase). */
+function connectionTokens(connection: string | null): readonly string[] {
+  return connection === null ? [] : connection.split(",").map((token) => token.trim().toLowerCase());
+}
+
+function isHopByHop(name: string, connectionListed: readonly string[]): boolean {
+  return HOP_BY_HOP.has(name) || name.startsWith("proxy-") || connectionListed.includes(name);
 }
