@@ -35,10 +35,10 @@ export function auditRequests(options: AuditOptions = {}): MiddlewareHandler<Any
 /** The audit event of a finished request. */
 export function auditEventOf(c: Context<AnyChainEnv>, startedAt: number): AuditEvent {
   const now = Date.now();
-  const caller = c.var.caller;
+  const caller = c.get("caller");
   const key = caller?.kind === "api_key" ? caller.key : undefined;
   const principal = caller && principalOf(caller);
-  const change = c.var.adminChange;
+  const change = c.get("adminChange");
   const error = c.error instanceof KeygateError ? c.error : undefined;
   const details = error?.details;
   const headers = c.req.raw.headers;
@@ -46,13 +46,13 @@ export function auditEventOf(c: Context<AnyChainEnv>, startedAt: number): AuditE
   return {
     id: newId("evt", now),
     ts: new Date(now).toISOString(),
-    request_id: c.var.requestId,
+    request_id: c.get("requestId"),
     client_request_id: clip(headers.get("x-request-id"), 200),
-    org_id: change?.orgId ?? principal?.orgId ?? c.var.orgId ?? null,
-    project_id: change?.projectId ?? c.var.projectId ?? principal?.projectId ?? null,
+    org_id: change?.orgId ?? principal?.orgId ?? c.get("orgId") ?? null,
+    project_id: change?.projectId ?? c.get("projectId") ?? principal?.projectId ?? null,
     key_id: key?.id ?? null,
-    key_prefix: c.var.keyPrefix ?? null,
-    caller: c.var.decider ?? null,
+    key_prefix: c.get("keyPrefix") ?? null,
+    caller: c.get("decider") ?? null,
     ...outcomeOf(c, error),
     status: c.res.status,
     method: c.req.method.slice(0, 16),
@@ -63,21 +63,21 @@ export function auditEventOf(c: Context<AnyChainEnv>, startedAt: number): AuditE
     colo: clip(typeof cf?.colo === "string" ? cf.colo : null, 8),
     user_agent: clip(headers.get("user-agent"), 512),
     latency_ms: Math.max(0, now - startedAt),
-    required_scopes: stringList(details?.requiredScopes) ?? [...(c.var.route?.route.scopes ?? [])],
+    required_scopes: stringList(details?.requiredScopes) ?? [...(c.get("route")?.route.scopes ?? [])],
     missing_scopes: stringList(details?.missingScopes) ?? [],
     action: change?.action ?? null,
     target_id: change?.targetId ?? null,
     changes: change?.changes ?? null,
     rate_limit_policy: clip(stringList(details?.violated_policies)?.join(",") ?? null, 200),
-    mcp_method: clip(c.var.mcp?.method, 128),
-    mcp_name: clip(c.var.mcp?.name, 512),
+    mcp_method: clip(c.get("mcp")?.method, 128),
+    mcp_name: clip(c.get("mcp")?.name, 512),
   };
 }
 
 function outcomeOf(c: Context<AnyChainEnv>, error: KeygateError | undefined): { outcome: Outcome; reason: string | null } {
   if (error) return { outcome: ORIGIN_FAILURES.has(error.code) ? "allowed" : "denied", reason: clip(error.message, MAX_REASON) };
   if (c.error) return { outcome: "denied", reason: "internal error" };
-  const wouldDeny = c.var.wouldDeny;
+  const wouldDeny = c.get("wouldDeny");
   return wouldDeny ? { outcome: "would_deny", reason: wouldDeny } : { outcome: "allowed", reason: null };
 }
 

@@ -16,10 +16,10 @@ import { locateProject } from "../policy/match";
 import { principalOf } from "../caller/caller";
 import type { Principal } from "../caller/principal";
 
-/** Sets `c.var.projectId` to the checked or bound project of an API key or OAuth caller. */
+/** Sets `c.get("projectId")` to the checked or bound project of an API key or OAuth caller. */
 export function checkProject(): MiddlewareHandler<RoutedEnv> {
   return async function checkProjectMiddleware(c, next) {
-    const principal = principalOf(c.var.caller);
+    const principal = principalOf(c.get("caller"));
     if (principal) c.set("projectId", await projectFor(c, principal));
     await next();
   };
@@ -28,7 +28,7 @@ export function checkProject(): MiddlewareHandler<RoutedEnv> {
 async function projectFor(c: Context<RoutedEnv>, principal: Principal): Promise<string | undefined> {
   const bound = principal.projectId ?? undefined;
   // A public route is open to anyone: a bound caller is not denied what an anonymous one gets.
-  if (c.var.route.route.project === "origin" || c.var.route.route.public) return bound;
+  if (c.get("route").route.project === "origin" || c.get("route").route.public) return bound;
 
   const named = namedProject(c);
   if (named === undefined) {
@@ -45,7 +45,7 @@ async function projectFor(c: Context<RoutedEnv>, principal: Principal): Promise<
 
 /** The project the request names; `undefined` on `"origin"` routes, routes without one, or when omitted. */
 export function namedProject(c: Context<RoutedEnv>): string | undefined {
-  const { route, params } = c.var.route;
+  const { route, params } = c.get("route");
   if (route.project === undefined || route.project === "origin") return undefined;
   const located = locateProject(route.project, c.req.raw, params, new URL(c.req.url));
   if (!located.ok) throw KeygateError.badRequest([located.issue]);

@@ -20,9 +20,9 @@ import type { RoutedEnv } from "../http/context";
  */
 export function checkSessionOrg(): MiddlewareHandler<RoutedEnv> {
   return async function checkSessionOrgMiddleware(c, next) {
-    const caller = c.var.caller;
+    const caller = c.get("caller");
     if (caller.kind === "session") {
-      const { route } = c.var.route;
+      const { route } = c.get("route");
       if (!route.sessions) throw orgRequired("this route does not accept dashboard sessions");
       const projectId = namedProject(c);
       const membership = await sessionMembership(cacheContext(c), c.env, caller, projectId);

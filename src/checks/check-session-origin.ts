@@ -23,7 +23,7 @@ export interface SessionOriginOptions {
  */
 export function checkSessionOrigin(options: SessionOriginOptions = {}): MiddlewareHandler<CallerEnv> {
   return async function checkSessionOriginMiddleware(c, next) {
-    if (c.var.caller.kind === "session" && !SAFE_METHODS.has(c.req.method)) {
+    if (c.get("caller").kind === "session" && !SAFE_METHODS.has(c.req.method)) {
       const origin = c.req.header("origin");
       const own = options.trustOwnOrigin === true && origin === new URL(c.req.url).origin;
       if (origin === undefined || (!own && !loadPolicy(c.env).cors.origins.has(origin))) throw new KeygateError("FORBIDDEN", "origin_not_allowed");

@@ -22,7 +22,7 @@ export function enforceRateLimits(): MiddlewareHandler<RoutedEnv> {
   return async function enforceRateLimitsMiddleware(c, next) {
     const subject = limitSubjectOf(c);
     if (!subject || !isLimited(subject)) return next();
-    const decision = await checkLimits(c.env, subject, c.var.route.route.cost);
+    const decision = await checkLimits(c.env, subject, c.get("route").route.cost);
     const headers = rateLimitHeaders(decision.policies);
     if (!decision.allowed) {
       throw new KeygateError("RATE_LIMITED", "rate_limited", {
@@ -37,13 +37,13 @@ export function enforceRateLimits(): MiddlewareHandler<RoutedEnv> {
 
 /** Whose counters the caller's request counts against, `undefined` for an unlimited kind of caller. */
 function limitSubjectOf(c: Context<RoutedEnv>): LimitSubject | undefined {
-  const caller = c.var.caller;
+  const caller = c.get("caller");
   if (caller.kind === "api_key") {
     return { counterId: caller.key.counterId, rateLimits: caller.key.rateLimits, quota: caller.key.quota };
   }
   if (caller.kind === "oauth") {
     const { userId, clientId } = caller.token;
-    return { counterId: `oauth:${userId}:${clientId}`, rateLimits: c.var.policy.oauthRateLimits, quota: null };
+    return { counterId: `oauth:${userId}:${clientId}`, rateLimits: c.get("policy").oauthRateLimits, quota: null };
   }
   return undefined;
 }

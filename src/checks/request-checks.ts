@@ -38,14 +38,14 @@ export function requestChecks(options: RequestChecksOptions): MiddlewareHandler<
   return [
     behind(matchRoute(options.policyOf)),
     behind(resolveCaller({
-      allowAnonymous: (c) => c.var.route?.route.public === true,
+      allowAnonymous: (c) => c.get("route")?.route.public === true,
       acceptAdminToken: false,
       ...(options.sessions && { verifySession: options.sessions.verify }),
     })),
     behind(checkKeyRestrictions()),
     ...(options.sessions?.checks ?? []).map(behind),
     checkProject(),
-    requireScopes<string, RoutedEnv>((c) => c.var.route.route.scopes),
+    requireScopes<string, RoutedEnv>((c) => c.get("route").route.scopes),
     ...(options.messageChecks ?? []).map(behind),
     enforceRateLimits(),
   ];

@@ -33,7 +33,7 @@ export function requireScopes<S extends string = KeygateScope, E extends CallerE
   const requiredOf = typeof scopes === "function" ? scopes : () => scopes;
   return async function requireScopesMiddleware(c, next) {
     // Typed present, but an app's route may mount this without keygate in front.
-    const caller = c.var.caller as E["Variables"]["caller"] | undefined;
+    const caller = c.get("caller") as E["Variables"]["caller"] | undefined;
     if (caller === undefined) throw new KeygateError("INTERNAL", "requireScopes runs after keygate");
     const required = requiredOf(c);
     if (caller.kind === "anonymous" && required.length > 0) throw unauthorized(c, "missing credentials");

@@ -15,7 +15,7 @@ import { invalidApiKey } from "./resolve-caller";
 /** Enforces the restrictions of an API key caller; other callers pass untouched. */
 export function checkKeyRestrictions(): MiddlewareHandler<CallerEnv> {
   return async function checkKeyRestrictionsMiddleware(c, next) {
-    const caller = c.var.caller;
+    const caller = c.get("caller");
     if (caller.kind === "api_key") enforce(c, caller.key, Date.now());
     await next();
   };

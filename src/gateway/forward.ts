@@ -12,7 +12,7 @@ export function forward(): MiddlewareHandler<RoutedEnv> {
   return async function forwardHandler(c) {
     const url = new URL(c.req.url);
     const identity = identityOf(c.var);
-    const { headerLocators } = c.var.policy;
+    const { headerLocators } = c.get("policy");
     return forwardToOrigin(c.req.raw, { path: url.pathname, search: url.search }, identity, getConfig(c.env), headerLocators);
   };
 }

@@ -4,7 +4,7 @@
  */
 import { env } from "cloudflare:test";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { deliver, packMessages, SEND_TIMEOUT_MS } from "../../src/audit/producer";
+import { COALESCE_MS, deliver, packMessages, SEND_TIMEOUT_MS, sendAuditEvent } from "../../src/audit/producer";
 import { archivedEvents } from "../helpers/archive";
 import { auditEvent } from "../helpers/events";
 import { admin, call, createKey, createOrg } from "../helpers/worker";
@@ -172,6 +172,22 @@ describe("audit pipeline", () => {
     for (const size of sizes) expect(size).toBeLessThanOrEqual(120_000);
     const eventBytes = JSON.stringify(events[0]).length + 1;
     for (const size of sizes.slice(0, -1)) expect(size).toBeGreaterThan(120_000 - eventBytes - 100);
+  });
+
+  it("coalesces concurrent events into one Queue send, and settles each event's promise only once that send is done", async () => {
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const send = vi.spyOn(env.AUDIT_QUEUE, "sendBatch").mockImplementation(() => released as never);
+    const events = [auditEvent({ org_id: org }), auditEvent({ org_id: org }), auditEvent({ org_id: org })];
+    let settled = 0;
+    const pending = events.map((event) => sendAuditEvent(env, event).then(() => void settled++));
+    await new Promise((resolve) => setTimeout(resolve, COALESCE_MS + 100));
+    expect(send).toHaveBeenCalledTimes(1);
+    expect(settled).toBe(0);
+    release();
+    await Promise.all(pending);
+    expect(settled).toBe(3);
+    expect(JSON.parse((send.mock.calls[0]![0] as { body: string }[])[0]!.body)).toEqual({ events });
   });
 
   it("hands the Queue each message as JSON text, so the request path serializes its events once", async () => {

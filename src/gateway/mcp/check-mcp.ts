@@ -37,7 +37,7 @@ const ANY_LIST = Object.values(LIST_SHAPES);
 /** Checks each message on routes with an `mcp` map; other routes pass untouched. */
 export function checkMcpMessages(): MiddlewareHandler<RoutedEnv> {
   return async function checkMcpMessagesMiddleware(c, next) {
-    const rules = c.var.route.route.mcp;
+    const rules = c.get("route").route.mcp;
     if (!rules) return next();
     const mayUse = mayUseFor(c, rules);
     const method = c.req.method;
@@ -105,7 +105,7 @@ function checkTarget(c: Context<RoutedEnv>, rules: McpRules, id: JsonRpcId, targ
 
 /** The required scopes the caller lacks; sessions and ADMIN_TOKEN skip scope checks (SPEC §1). */
 function missingOf(c: Context<RoutedEnv>, required: readonly string[]): string[] {
-  const principal = principalOf(c.var.caller);
+  const principal = principalOf(c.get("caller"));
   return principal ? missingScopes(principal.grants, required) : [];
 }
 
