@@ -7,6 +7,7 @@ import { z } from "zod";
 import { type KeyRecord, KeyRecordSchema, type Quota, type RateLimitRule } from "../schemas/key";
 import { compileIpAllowlist, type IpAllowlist } from "../core/ip";
 import { compileOriginAllowlist, type OriginAllowlist } from "../core/origin";
+import { Interner } from "../core/interner";
 import { compileGrants, type GrantSet } from "../core/scopes";
 
 /** The fields of a key record that enforcement needs; this is what KV holds (no hash, no key). */
@@ -59,24 +60,40 @@ export function toKeyState(record: KeyRecord): KeyState {
   };
 }
 
+// A cached key's memory is mostly what keys repeat: their org, their scope set, empty lists.
+// These are shared (measured in bench/memory: about 780 bytes per cached key before).
+const orgIds = new Interner<string>(1_000);
+const scopeSets = new Interner<{ scopes: readonly string[]; grants: GrantSet }>(1_000);
+const NONE: readonly never[] = Object.freeze([]);
+
+function shared<T>(list: readonly T[]): readonly T[] {
+  return list.length === 0 ? NONE : list;
+}
+
 export function compileKey(state: KeyState): ActiveKey {
+  // Scopes never hold a space (SPEC §3), so the joined list names the set.
+  const { scopes, grants } = scopeSets.intern(state.scopes.join(" "), () => ({
+    scopes: Object.freeze([...state.scopes]),
+    grants: compileGrants(state.scopes),
+  }));
   return {
     id: state.id,
-    orgId: state.org_id,
+    orgId: orgIds.intern(state.org_id, () => state.org_id),
     projectId: state.project_id,
     prefix: state.key_prefix,
-    scopes: state.scopes,
-    grants: compileGrants(state.scopes),
-    ipRules: state.allowed_ips,
-    originRules: state.allowed_origins,
+    scopes,
+    grants,
+    ipRules: shared(state.allowed_ips),
+    originRules: shared(state.allowed_origins),
     ips: compileIpAllowlist(state.allowed_ips),
     origins: compileOriginAllowlist(state.allowed_origins),
     reportOnly: state.restrictions_mode === "report",
     notBefore: state.not_before === null ? null : Date.parse(state.not_before),
     expiresAt: state.expires_at === null ? null : Date.parse(state.expires_at),
     revoked: state.revoked_at !== null,
-    rateLimits: state.rate_limits,
+    rateLimits: shared(state.rate_limits),
     quota: state.quota,
-    counterId: state.rotation_root_id,
+    // Usually the key itself (no rotation yet): then one string serves both.
+    counterId: state.rotation_root_id === state.id ? state.id : state.rotation_root_id,
   };
 }

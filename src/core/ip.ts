@@ -136,6 +136,7 @@ export function normalizeIpRule(rule: string): string {
  * @throws {TypeError} When a rule is invalid (the admin API validates before storing).
  */
 export function compileIpAllowlist(rules: readonly string[]): IpAllowlist {
+  if (rules.length === 0) return NO_IP_RULES;
   const ranges: Record<Family, IpRange[]> = { 4: [], 6: [] };
   for (const rule of rules) {
     const { family, value, prefix } = unmapIpv4(requireIpRule(rule));
@@ -144,6 +145,9 @@ export function compileIpAllowlist(rules: readonly string[]): IpAllowlist {
   }
   return { ipv4: ranges[4], ipv6: ranges[6] };
 }
+
+/** Most keys have no IP rules; they all share this one (immutable) compiled list. */
+const NO_IP_RULES: IpAllowlist = Object.freeze({ ipv4: Object.freeze([]), ipv6: Object.freeze([]) });
 
 /**
  * Whether the client may use a key with this IP allowlist.

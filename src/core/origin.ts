@@ -143,6 +143,9 @@ export function normalizeOriginRule(rule: string): string {
   return formatOrigin(requireOriginRule(rule));
 }
 
+/** Most keys have no Origin rules; they all share this one compiled list (read-only by type). */
+const NO_ORIGIN_RULES: OriginAllowlist = Object.freeze({ exact: new Set<string>(), wildcards: Object.freeze([]) });
+
 /**
  * Compiles an `allowed_origins` list into a set of exact origins and wildcard suffixes.
  *
@@ -151,6 +154,7 @@ export function normalizeOriginRule(rule: string): string {
  * @throws {TypeError} When a rule is invalid (the admin API validates before storing).
  */
 export function compileOriginAllowlist(rules: readonly string[]): OriginAllowlist {
+  if (rules.length === 0) return NO_ORIGIN_RULES;
   const exact = new Set<string>();
   const wildcards: WildcardOrigin[] = [];
   for (const rule of rules) {
