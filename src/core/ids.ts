@@ -18,7 +18,9 @@ const RANDOM_LEN = 16;
 export type IdPrefix = "org" | "prj" | "key" | "evt" | "req" | "usr" | "ses" | "acc" | "vrf" | "mem" | "inv" | "dvc" | "otk" | "kgc" | "acd";
 
 let lastTime = -1;
-let lastRandom: number[] = [];
+/** `lastTime` encoded: every id of a request shares its millisecond, so it is encoded once. */
+let lastTimeText = "";
+const lastRandom = new Uint8Array(RANDOM_LEN);
 
 /** A new id such as `key_01JD3Q5K2M8Z4X7V9B1C3D5F7G`. */
 export function newId(prefix: IdPrefix, now = Date.now()): string {
@@ -26,9 +28,13 @@ export function newId(prefix: IdPrefix, now = Date.now()): string {
     incrementRandom();
   } else {
     lastTime = now;
-    lastRandom = Array.from(crypto.getRandomValues(new Uint8Array(RANDOM_LEN)), (b) => b & 31);
+    lastTimeText = encodeTime(now);
+    crypto.getRandomValues(lastRandom);
+    for (let i = 0; i < RANDOM_LEN; i++) lastRandom[i]! &= 31;
   }
-  return `${prefix}_${encodeTime(lastTime)}${lastRandom.map((d) => ALPHABET[d]).join("")}`;
+  let random = "";
+  for (let i = 0; i < RANDOM_LEN; i++) random += ALPHABET[lastRandom[i]!];
+  return `${prefix}_${lastTimeText}${random}`;
 }
 
 function encodeTime(ms: number): string {
@@ -42,7 +48,7 @@ function encodeTime(ms: number): string {
 
 function incrementRandom(): void {
   for (let i = RANDOM_LEN - 1; i >= 0; i--) {
-    const digit = (lastRandom[i] ?? 0) + 1;
+    const digit = lastRandom[i]! + 1;
     lastRandom[i] = digit & 31;
     if (digit < 32) return;
   }
