@@ -8,7 +8,7 @@
  * `noop` loop run with the same `n`. Every op folds its results into a sink returned in the body,
  * so V8 cannot drop the work.
  */
-import { compileKey, type KeyState } from "../../src/caller/active-key";
+import { compileKey, KeyStateSchema, type KeyState } from "../../src/caller/active-key";
 import { generateApiKey, hashApiKey, parseApiKey } from "../../src/core/api-key";
 import { readCredential } from "../../src/http/read-credential";
 import { compileIpAllowlist, isIpAllowed } from "../../src/core/ip";
@@ -21,6 +21,11 @@ import { newId } from "../../src/core/ids";
 import { parseMcpMessage } from "../../src/gateway/mcp/jsonrpc";
 import { filterListResponse, LIST_SHAPES } from "../../src/gateway/mcp/lists";
 import { sseRewriter } from "../../src/gateway/mcp/sse";
+import { Hono } from "hono";
+import { auditEventOf } from "../../src/audit/record";
+import { packMessages } from "../../src/audit/producer";
+import type { KeygateEnv } from "../../src/http/context";
+import type { AuditEvent } from "../../src/schemas/audit-event";
 
 type Op = { describe: string; run(n: number): number | Promise<number> };
 
@@ -86,8 +91,32 @@ function makeFixtures() {
   };
   const listFilter = { shapes: [LIST_SHAPES["tools/list"]], mayUse };
   const jsonList = JSON.stringify({ jsonrpc: "2.0", id: 1, result: { tools } });
-  return { mcpRules, mcpCall, mcpGrants, sseList, jsonList, listFilter, policy, REQUIRED, WILDCARD_50, grantsExact, grantsWildcard, IP_RULES, ipList, validKey, badChecksumKey, keyHeaders, kvEntryText };
+  return { mcpRules, mcpCall, mcpGrants, sseList, jsonList, listFilter, policy, REQUIRED, WILDCARD_50, grantsExact, grantsWildcard, IP_RULES, ipList, validKey, badChecksumKey, keyHeaders, keyState, kvEntryText };
 }
+
+/** auditEventOf `n` times on the Hono context of a memory-hit request (caller, route, ids set). */
+async function buildAuditEvents(n: number): Promise<{ sink: number; event: AuditEvent }> {
+  const fx = f();
+  const app = new Hono<KeygateEnv>();
+  let sink = 0;
+  let event!: AuditEvent;
+  app.get("*", (c) => {
+    c.set("requestId", newId("req"));
+    c.set("route", fx.policy.matchRoute("GET", "/api/v1/stories")!);
+    c.set("decider", "api_key");
+    c.set("keyPrefix", fx.validKey.slice(0, 12));
+    c.set("caller", { kind: "api_key", key: compileKey(fx.keyState) });
+    for (let i = 0; i < n; i++) {
+      event = auditEventOf(c, 0);
+      sink = (sink + event.id.length) | 0;
+    }
+    return c.text("ok");
+  });
+  await app.request("/api/v1/stories", { headers: { "x-api-key": fx.validKey, "user-agent": "autocannon", "cf-connecting-ip": "192.0.2.1" } });
+  return { sink, event };
+}
+
+let sampleEvent: AuditEvent | undefined;
 
 let idClock = 0;
 let lruNext = 0;
@@ -346,6 +375,21 @@ const OPS: Record<string, Op> = {
       return sink;
     },
   },
+  "audit-event-build": {
+    describe: "auditEventOf: the audit event of a memory-hit request, from its Hono context",
+    async run(n) {
+      return (await buildAuditEvents(n)).sink;
+    },
+  },
+  "audit-pack-1": {
+    describe: "packMessages of one event: its JSON text, sized, in the message envelope",
+    async run(n) {
+      sampleEvent ??= (await buildAuditEvents(1)).event;
+      let sink = 0;
+      for (let i = 0; i < n; i++) sink = (sink + packMessages([sampleEvent])[0]!.length) | 0;
+      return sink;
+    },
+  },
   "lru-hit": {
     describe: "MemoryCache.get hit in a full 10,000-entry cache (delete + re-insert to mark it recent)",
     run(n) {
@@ -365,6 +409,16 @@ const OPS: Record<string, Op> = {
         if (cache.get(key, 0) === undefined) cache.set(key, i, 1);
         sink = (sink + i) | 0;
       }
+      return sink;
+    },
+  },
+  "kv-entry-check": {
+    describe: "KeyStateSchema.safeParse of a parsed KV entry's value (the shape check of a KV hit, zod)",
+    run(n) {
+      const fx = f();
+      const entry = JSON.parse(fx.kvEntryText) as { value: unknown };
+      let sink = 0;
+      for (let i = 0; i < n; i++) sink = (sink + (KeyStateSchema.safeParse(entry.value).success ? 1 : 0)) | 0;
       return sink;
     },
   },
