@@ -275,7 +275,8 @@ async function main() {
   cleanups.push({ name: "keygate", stop: () => keygate.mf.dispose() });
   const keygatePid = [...childPids("workerd")].find((p) => !pidsBefore.has(p));
   const migrations = await applyMigrations(keygate.mf, Object.keys(config.d1)[0], config.migrationsDir, "keygate");
-  const kvFloor = { url: await keygate.mf.unsafeGetDirectURL("kv-floor") };
+  // Under --profile, the control is profiled in its own isolate of Keygate's instance.
+  const kvFloor = { url: await keygate.mf.unsafeGetDirectURL("kv-floor"), mf: keygate.mf, script: kvFloorScript, inspectorName: "kv-floor" };
   log(`keygate on ${keygate.url.href} (workerd pid ${keygatePid ?? "?"}), migrations: ${migrations.join(", ")}`);
 
   // 4. Keys, through the admin API: an org and the template key the pools copy.
@@ -365,6 +366,7 @@ async function main() {
     d1: { DB: "naive-d1" },
     persistDir: opts.persist ? join(runDir, "state-naive") : undefined,
     onLog,
+    inspector: opts.profile,
   });
   cleanups.push({ name: "naive-d1", stop: () => naive.mf.dispose() });
   const naivePid = [...childPids("workerd")].find((p) => !pids.has(p));
@@ -511,7 +513,7 @@ async function main() {
         ]
       : []),
     { id: "peer-hono-bearer", label: "Peer: Hono bearerAuth, one fixed token", group: "peer", target: hono, pid: honoPid, path: ROUTE, expect: 200, headers: () => ({ authorization: `Bearer ${bearerToken}` }) },
-    { id: "peer-naive-d1", label: "Peer: naive Worker, D1 query per request", group: "peer", target: naive, pid: naivePid, path: ROUTE, expect: 200, headers: () => ({ "x-api-key": k0.key }) },
+    { id: "peer-naive-d1", label: "Peer: naive Worker, D1 query per request", group: "peer", target: { ...naive, script: naiveScript, inspectorName: "naive-d1" }, pid: naivePid, path: ROUTE, expect: 200, headers: () => ({ "x-api-key": k0.key }) },
   ];
 
   if (args.scenarios) {
