@@ -21,6 +21,7 @@ export async function runScale(o) {
   const perRequestKeys = Math.ceil((o.rounds * o.durationS + o.warmupS) * o.rate * 1.25) + 100;
   const sizes = [];
   for (const size of o.sizes) {
+    if (perRequestKeys > size) o.log(`  scale: the load uses ${perRequestKeys} keys, so the ${size.toLocaleString("en-US")} size holds ${perRequestKeys} rows`);
     const instance = await o.start(size);
     // Keys the load uses, each once (memory and KV cold), created first so they count in the size.
     const keys = [];

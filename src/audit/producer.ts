@@ -5,10 +5,10 @@
  * message per request would cap the gateway), and every request keeps its `waitUntil` until the
  * message holding its event is sent. A message is JSON text: each event is stringified once, that
  * text is both what the size limit counts and what the Queue carries, so the request path never
- * has the Queue serialize the events again (the consumer parses them, off the request path). A failed send, or one that does not settle within
- * {@link SEND_TIMEOUT_MS}, is retried; if the Queue stays unavailable the events go straight to D1
- * and the archive, and if D1 fails too they are logged whole (they hold no secrets), so Workers
- * Logs keeps them for replay. Audit never delays or fails a response.
+ * has the Queue serialize the events again (the consumer parses them, off the request path).
+ * A failed send, or one that does not settle within {@link SEND_TIMEOUT_MS}, is retried; if the
+ * Queue stays unavailable the events go straight to D1 and the archive, and if D1 fails too they
+ * are logged whole (they hold no secrets), so Workers Logs keeps them for replay. Audit never delays or fails a response.
  */
 import type { Bindings } from "../env";
 import type { AuditEvent } from "../schemas/audit-event";
@@ -74,7 +74,7 @@ export function sendAuditEvent(env: Bindings, event: AuditEvent): Promise<void> 
   })();
 }
 
-/** Nothing goes out before the leader sends: one wake-up after that, then polls, not a poll per 5 ms of the window. */
+/** Nothing goes out before the leader sends: a follower first wakes just after that, then polls. */
 async function waitUntilDelivered(batch: Batch): Promise<void> {
   let waited = Math.max(0, batch.sendAt - Date.now()) + FOLLOWER_POLL_MS;
   await sleep(waited);
