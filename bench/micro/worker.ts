@@ -24,7 +24,7 @@ import { sseRewriter } from "../../src/gateway/mcp/sse";
 import { Hono } from "hono";
 import { auditEventOf } from "../../src/audit/record";
 import { packMessages } from "../../src/audit/producer";
-import type { KeygateEnv } from "../../src/http/context";
+import type { AnyChainEnv } from "../../src/http/context";
 import type { AuditEvent } from "../../src/schemas/audit-event";
 
 type Op = { describe: string; run(n: number): number | Promise<number> };
@@ -97,7 +97,7 @@ function makeFixtures() {
 /** auditEventOf `n` times on the Hono context of a memory-hit request (caller, route, ids set). */
 async function buildAuditEvents(n: number): Promise<{ sink: number; event: AuditEvent }> {
   const fx = f();
-  const app = new Hono<KeygateEnv>();
+  const app = new Hono<AnyChainEnv>();
   let sink = 0;
   let event!: AuditEvent;
   app.get("*", (c) => {
