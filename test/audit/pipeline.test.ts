@@ -6,7 +6,7 @@ import { env } from "cloudflare:test";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { COALESCE_MS, deliver, packMessages, SEND_TIMEOUT_MS, sendAuditEvent } from "../../src/audit/producer";
 import { archivedEvents } from "../helpers/archive";
-import { auditEvent } from "../helpers/events";
+import { auditEvent, eventRow } from "../helpers/events";
 import { admin, call, createKey, createOrg } from "../helpers/worker";
 
 let org: string;
@@ -19,17 +19,6 @@ afterEach(() => {
   vi.restoreAllMocks();
 });
 
-async function eventRow(requestId: string | null) {
-  let row: Record<string, unknown> | null = null;
-  await vi.waitFor(
-    async () => {
-      row = await env.DB.prepare("SELECT * FROM audit_events WHERE request_id = ?").bind(requestId).first();
-      expect(row).not.toBeNull();
-    },
-    { timeout: 5000, interval: 50 },
-  );
-  return row as unknown as Record<string, unknown>;
-}
 
 describe("audit pipeline", () => {
   it("turns an allowed request into one audit row and moves last_used_at", async () => {

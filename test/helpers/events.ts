@@ -1,6 +1,8 @@
 /**
  * Audit events for tests: valid by the schema, with whatever fields the test cares about.
  */
+import { env } from "cloudflare:test";
+import { expect, vi } from "vitest";
 import { idFloor, newId } from "../../src/core/ids";
 import type { AuditEvent } from "../../src/schemas/audit-event";
 
@@ -48,4 +50,17 @@ export function auditEvent(fields: Partial<AuditEvent> = {}): AuditEvent {
     mcp_name: null,
     ...fields,
   };
+}
+
+/** The stored audit row of a request, once the consumer has written it (waits up to 5 s). */
+export async function eventRow(requestId: string | null): Promise<Record<string, unknown>> {
+  let row: Record<string, unknown> | null = null;
+  await vi.waitFor(
+    async () => {
+      row = await env.DB.prepare("SELECT * FROM audit_events WHERE request_id = ?").bind(requestId).first();
+      expect(row).not.toBeNull();
+    },
+    { timeout: 5000, interval: 50 },
+  );
+  return row as unknown as Record<string, unknown>;
 }

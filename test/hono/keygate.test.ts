@@ -7,6 +7,7 @@ import { Hono } from "hono";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { createKeygate, type KeygateBindings, type KeygateVariables } from "../../src/hono";
 import { createOrgAs, signUp } from "../helpers/auth";
+import { eventRow } from "../helpers/events";
 import { authorizeDevice, bearer } from "../helpers/oauth";
 import { createKey, createOrg, env } from "../helpers/worker";
 
@@ -49,17 +50,6 @@ function appWith(setup: (app: Hono<AppEnv>, kg: ReturnType<typeof createKeygate<
   return { request, handled };
 }
 
-async function eventRow(requestId: string | null): Promise<Record<string, unknown>> {
-  let row: Record<string, unknown> | null = null;
-  await vi.waitFor(
-    async () => {
-      row = await env.DB.prepare("SELECT * FROM audit_events WHERE request_id = ?").bind(requestId).first();
-      expect(row).not.toBeNull();
-    },
-    { timeout: 5000, interval: 50 },
-  );
-  return row as unknown as Record<string, unknown>;
-}
 
 describe("createKeygate", () => {
   it("throws a TypeError naming the bad entry for a policy that does not validate", () => {
