@@ -8,12 +8,13 @@ import { KeygateError } from "../errors";
 import type { Bindings } from "../env";
 import type { MatchRouteVariables } from "../http/context";
 import type { PolicySource } from "../policy/compile";
-import { requestPathIssue } from "../policy/match";
+import { requestPathIssue, trailingSlashIssue } from "../policy/match";
 
 /**
  * Sets `c.var.policy`, and `c.var.route` to the first route of it matching the request.
  * @param policyOf - Keygate's Worker loads its policy from the env; a keygate/hono app's is fixed.
- * @throws {KeygateError} 500 `POLICY_INVALID`, 400 for an ambiguous path, 404 `no route`.
+ * @throws {KeygateError} 500 `POLICY_INVALID`, 400 for an ambiguous path (also a trailing slash that
+ *   changes the route), 404 `no route`.
  */
 export function matchRoute(policyOf: PolicySource): MiddlewareHandler<{ Bindings: Bindings; Variables: MatchRouteVariables }> {
   return async function matchRouteMiddleware(c, next) {
@@ -23,6 +24,8 @@ export function matchRoute(policyOf: PolicySource): MiddlewareHandler<{ Bindings
     if (issue !== undefined) throw KeygateError.badRequest([{ path: "path", message: issue }]);
     const match = policy.matchRoute(c.req.method, c.req.path);
     if (!match) throw new KeygateError("NOT_FOUND", "no route");
+    const slash = trailingSlashIssue(policy, c.req.method, c.req.path, match);
+    if (slash !== undefined) throw KeygateError.badRequest([{ path: "path", message: slash }]);
     c.set("route", match);
     await next();
   };

@@ -111,6 +111,20 @@ export function requestPathIssue(url: string): string | undefined {
 }
 
 /**
+ * Why a request's trailing slash is ambiguous, or `undefined` when it is not: Hono's own `hono/quick`
+ * and `hono/tiny` routers, `strict: false` apps and many origins (Express, by default) serve
+ * `/a/b/` as `/a/b`, so a slash that moves the request to another policy route (a catch-all
+ * `/a/*` after a stricter `/a/b`) would be checked against one route and served as the other.
+ *
+ * @param match - The route `path` takes (`matcher.matchRoute(method, path)`).
+ */
+export function trailingSlashIssue(matcher: RouteMatcher, method: string, path: string, match: RouteMatch): string | undefined {
+  if (path.length <= 1 || !path.endsWith("/")) return undefined;
+  if (matcher.matchRoute(method, path.slice(0, -1))?.route === match.route) return undefined;
+  return "the path's trailing slash takes it to another policy route than the path without it";
+}
+
+/**
  * Reads the project a request names at `locator` (SPEC §5 `project`).
  *
  * @param locator - The route's `project` locator.

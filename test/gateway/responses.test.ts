@@ -54,6 +54,20 @@ describe("gateway responses (SPEC §4)", () => {
     },
   );
 
+  it("answers 400 for a trailing slash that takes the path from a stricter route to a catch-all, which an origin ignoring the slash serves as the guarded path", async () => {
+    const policy = {
+      scopes: { "content:read": "Read", "content:write": "Write" },
+      routes: [{ method: "GET", path: "/admin/report", scopes: ["content:write"] }, { method: "*", path: "/admin/*", scopes: ["content:read"] }],
+    };
+    const org = await createOrg();
+    const key = await createKey({ org_id: org, scopes: ["content:read"] });
+    const get = (path: string) => fetchWithEnv(path, { POLICY: JSON.stringify(policy), ECHO: "1" }, { headers: { "x-api-key": key.key } });
+    await expectError(await get("/admin/report"), 403, "FORBIDDEN", "insufficient_scope");
+    await expectError(await get("/admin/report/"), 400, "BAD_REQUEST", "invalid_request");
+    // A slash that keeps the route changes nothing.
+    expect((await get("/admin/other/")).status).toBe(200);
+  });
+
   it("answers 400 when a request names its project twice", async () => {
     const org = await createOrg();
     const key = await createKey({ org_id: org, scopes: ["content:read"] });

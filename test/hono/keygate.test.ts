@@ -4,6 +4,7 @@
  */
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { Hono } from "hono";
+import { LinearRouter } from "hono/router/linear-router";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { createKeygate, type KeygateBindings, type KeygateVariables } from "../../src/hono";
 import { createOrgAs, signUp } from "../helpers/auth";
@@ -202,6 +203,26 @@ describe("keygate in front of an app's routes", () => {
     const write = await request("/api/stories", { method: "POST", headers: bearer(token.access_token) });
     expect(write.status).toBe(403);
     expect(write.headers.get("www-authenticate")).toBe('Bearer error="insufficient_scope", scope="stories:write"');
+  });
+
+  it("refuses with 400 a trailing slash that would move the request to another policy route, which routers ignoring it (hono/quick's) serve as the guarded path", async () => {
+    // README's catch-all after a stricter route; LinearRouter (hono/quick) serves /api/reports/ as /api/reports.
+    const strict = { scopes: policy.scopes, routes: [{ method: "GET", path: "/api/reports", scopes: ["stories:write"] }, { method: "*", path: "/api/*", project: "origin" }] };
+    const { keygate } = createKeygate({ policy: strict });
+    const app = new Hono<AppEnv>({ router: new LinearRouter() });
+    app.use("/api/*", keygate);
+    app.get("/api/reports", (c) => c.text("every report"));
+    const { key } = await createKey({ org_id: org, scopes: ["stories:read"] });
+    const request = async (path: string) => {
+      const ctx = createExecutionContext();
+      const res = await app.request(`https://my-api.test${path}`, { headers: { "x-api-key": key } }, env, ctx);
+      await waitOnExecutionContext(ctx);
+      return res;
+    };
+    expect((await request("/api/reports")).status).toBe(403);
+    const slashed = await request("/api/reports/");
+    expect(slashed.status).toBe(400);
+    expect(await slashed.json()).toMatchObject({ code: "BAD_REQUEST", details: { issues: [{ path: "path" }] } });
   });
 
   it("ignores session cookies (Keygate's dashboard sessions are not credentials here): no credential is a 401", async () => {
