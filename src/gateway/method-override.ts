@@ -7,7 +7,8 @@
  * method-override headers are stripped at forwarding (./proxy); a parameter cannot be stripped
  * without changing the request, so one is refused: a query name that normalizes to `_method` (as
  * the `{query}` locator reads names, src/core/query-name.ts), a form field of that name or a
- * top-level key of a JSON body (Laravel reads JSON as its form input) is a 400.
+ * top-level key of a JSON body (Laravel reads JSON as its form input) is a 400, and so is such a
+ * body with a `Content-Encoding` (Express's body-parser inflates it; the scan cannot read it).
  *
  * Such a body is read into memory up to {@link MAX_CHECKED_FORM_BYTES} and checked before the
  * origin is called. A longer one streams to the origin, checked chunk by chunk: a field found
@@ -45,6 +46,10 @@ export function refuseMethodOverride(): MiddlewareHandler<RoutedEnv> {
     }
     const scanner = request.body && formFieldScanner(request.headers.get("content-type"), request.method, isOverride);
     if (!scanner) return next();
+    // Express's body-parser inflates gzip, deflate and br bodies before method-override reads them.
+    if (isContentEncoded(request.headers.get("content-encoding"))) {
+      throw KeygateError.badRequest([{ path: "body", message: "a form or JSON body with a Content-Encoding cannot be checked for a method override parameter" }]);
+    }
 
     let refusal: KeygateError | undefined;
     const inspect = (chunk: Uint8Array) => {
@@ -79,6 +84,11 @@ function endCheck(scanner: { end(): FormFinding | undefined }, onRefusal: (error
       throw error;
     },
   });
+}
+
+/** Whether a `Content-Encoding` value names any coding other than `identity`. */
+function isContentEncoded(contentEncoding: string | null): boolean {
+  return (contentEncoding ?? "").split(",").some((coding) => !["", "identity"].includes(coding.trim().toLowerCase()));
 }
 
 function refusalOf(finding: FormFinding): KeygateError {

@@ -91,6 +91,16 @@ describe("a _method form field", () => {
     await expectRefused(await post(PUBLISH, "_method=DELETE", { "content-type": "multipart/form-data" }), "body");
   });
 
+  it("refuses a compressed form or JSON body (Content-Encoding), which Express's body-parser inflates before method-override reads _method", async () => {
+    const gzip = (text: string) => new Response(new Blob([text]).stream().pipeThrough(new CompressionStream("gzip"))).arrayBuffer();
+    const form = await gzip("_method=DELETE");
+    await expectRefused(await post(PUBLISH, form, { "content-type": "application/x-www-form-urlencoded", "content-encoding": "gzip" }), "body");
+    const jsonBody = await gzip('{"_method":"DELETE"}');
+    await expectRefused(await post(PUBLISH, jsonBody, { "content-type": "application/json", "content-encoding": "gzip" }), "body");
+    // `identity` is no encoding.
+    expect((await post(PUBLISH, "title=x", { "content-type": "application/x-www-form-urlencoded", "content-encoding": "identity" })).status).toBe(200);
+  });
+
   it("forwards a form without the field, with its exact body", async () => {
     const form = "title=hello&body=a%20b";
     const { body, type } = multipart([["title", "x"], ["filename", "_method"]]);
