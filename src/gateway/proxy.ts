@@ -186,7 +186,13 @@ async function fetchOrigin(
   timeoutMs: number,
 ): Promise<Response> {
   const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(), timeoutMs);
+  let answered = false;
+  // workerd's own timer: nodejs_compat's global setTimeout wraps each call in a Node `Timeout`
+  // object. An uncancellable wait is fine here: once the headers came, it does nothing, and the
+  // request's timers end with it.
+  void scheduler.wait(timeoutMs).then(() => {
+    if (!answered) controller.abort();
+  });
   let response: Response;
   try {
     response = await fetcher.fetch(url, {
@@ -203,7 +209,7 @@ async function fetchOrigin(
       ? new KeygateError("GATEWAY_TIMEOUT", "origin timeout")
       : new KeygateError("BAD_GATEWAY", "origin unreachable");
   } finally {
-    clearTimeout(timer);
+    answered = true;
   }
   const proxied = new Response(response.body, response);
   removeHopByHop(proxied.headers);
