@@ -6,6 +6,12 @@ import { cpuMs } from "./proc.mjs";
 import { percentile } from "./stats.mjs";
 
 /**
+ * What Cloudflare's edge adds to every request a Worker receives (besides CF-Connecting-IP, which
+ * workerd sets from the socket), so the Workers see production's headers.
+ */
+const EDGE_HEADERS = { "cf-ray": "8f2b1c3d4e5f6a7b-FRA", "cf-ipcountry": "DE" };
+
+/**
  * @param {object} o
  * @param {URL} o.url - base URL of the Worker
  * @param {string} o.path
@@ -54,8 +60,8 @@ export function runLoad(o) {
                 }
                 return { ...req, headers: lastHeaders };
               }
-              lastHeaders = headers;
-              return { ...req, headers };
+              lastHeaders = { ...EDGE_HEADERS, ...headers };
+              return { ...req, headers: lastHeaders };
             },
           },
         ],

@@ -42,7 +42,6 @@ export function auditEventOf(c: Context<AnyChainEnv>, startedAt: number): AuditE
   const error = c.error instanceof KeygateError ? c.error : undefined;
   const details = error?.details;
   const headers = c.req.raw.headers;
-  const cf = c.req.raw.cf;
   return {
     id: newId("evt", now),
     ts: new Date(now).toISOString(),
@@ -59,8 +58,8 @@ export function auditEventOf(c: Context<AnyChainEnv>, startedAt: number): AuditE
     path: clip(c.req.path, 2048) ?? "",
     ip: clip(headers.get("cf-connecting-ip"), 64),
     origin: clip(headers.get("origin"), 512),
-    country: clip(typeof cf?.country === "string" ? cf.country : null, 8),
-    colo: clip(typeof cf?.colo === "string" ? cf.colo : null, 8),
+    country: clip(headers.get("cf-ipcountry") ?? cfField(c.req.raw, "country"), 8),
+    colo: clip(coloOfRay(headers.get("cf-ray")) ?? cfField(c.req.raw, "colo"), 8),
     user_agent: clip(headers.get("user-agent"), 512),
     latency_ms: Math.max(0, now - startedAt),
     required_scopes: stringList(details?.requiredScopes) ?? [...(c.get("route")?.route.scopes ?? [])],
@@ -79,6 +78,22 @@ function outcomeOf(c: Context<AnyChainEnv>, error: KeygateError | undefined): { 
   if (c.error) return { outcome: "denied", reason: "internal error" };
   const wouldDeny = c.get("wouldDeny");
   return wouldDeny ? { outcome: "would_deny", reason: wouldDeny } : { outcome: "allowed", reason: null };
+}
+
+/**
+ * The data centre a Ray ID names (`8f2b1c3d4e5f6a7b-FRA`). Cloudflare's edge sets `CF-Ray` and
+ * `CF-IPCountry` on every request as it sets `CF-Connecting-IP`; they are read first because
+ * `request.cf` is parsed from JSON on its first read, the largest single cost of an audit event.
+ */
+function coloOfRay(ray: string | null): string | null {
+  const dash = ray?.lastIndexOf("-") ?? -1;
+  return dash > 0 && dash < ray!.length - 1 ? ray!.slice(dash + 1) : null;
+}
+
+/** A string field of `request.cf`: where the edge headers are absent (local development, tests). */
+function cfField(request: Request, field: "country" | "colo"): string | null {
+  const value = request.cf?.[field];
+  return typeof value === "string" ? value : null;
 }
 
 function clip(value: string | null | undefined, max: number): string | null {

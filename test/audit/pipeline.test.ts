@@ -51,6 +51,18 @@ describe("audit pipeline", () => {
     });
   });
 
+  it("records the country and data centre from the edge's CF-IPCountry and CF-Ray, else from request.cf", async () => {
+    const key = await createKey({ org_id: org, scopes: ["content:read"] });
+    const cf = { country: "US", colo: "SJC" };
+    const send = (headers: Record<string, string>) => call("/api/v1/site/pages", { headers: { "x-api-key": key.key, ...headers }, cf } as RequestInit);
+    const edge = await send({ "cf-ipcountry": "DE", "cf-ray": "8f2b1c3d4e5f6a7b-FRA" });
+    expect(await eventRow(edge.headers.get("x-request-id"))).toMatchObject({ country: "DE", colo: "FRA" });
+    const noHeaders = await send({});
+    expect(await eventRow(noHeaders.headers.get("x-request-id"))).toMatchObject({ country: "US", colo: "SJC" });
+    const rayWithoutColo = await send({ "cf-ray": "8f2b1c3d4e5f6a7b" });
+    expect(await eventRow(rayWithoutColo.headers.get("x-request-id"))).toMatchObject({ country: "US", colo: "SJC" });
+  });
+
   it("records denials with their reason and missing scopes, and never the raw key", async () => {
     const key = await createKey({ org_id: org, scopes: ["content:read"] });
     const res = await call("/api/v1/products", { headers: { authorization: `Bearer ${key.key}` } });
