@@ -40,9 +40,10 @@ function configFor(root, entry, outdir) {
   if (entry === "src/index.ts") return main;
   const date = /^compatibility_date\s*=\s*"([^"]+)"/m.exec(readFileSync(main, "utf8"))?.[1];
   const flags = /^compatibility_flags\s*=\s*(\[[^\]]*\])/m.exec(readFileSync(main, "utf8"))?.[1] ?? "[]";
+  const keepNames = /^keep_names\s*=\s*(true|false)/m.exec(readFileSync(main, "utf8"))?.[1];
   const config = join(outdir, "wrangler.toml");
   mkdirSync(outdir, { recursive: true });
-  writeFileSync(config, `name = "bench-${basename(entry).replace(/\W/g, "-")}"\ncompatibility_date = "${date}"\ncompatibility_flags = ${flags}\n`);
+  writeFileSync(config, `name = "bench-${basename(entry).replace(/\W/g, "-")}"\ncompatibility_date = "${date}"\ncompatibility_flags = ${flags}\n${keepNames ? `keep_names = ${keepNames}\n` : ""}`);
   return config;
 }
 
