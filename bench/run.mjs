@@ -18,6 +18,7 @@ import { runConsumer } from "./lib/consumer.mjs";
 import { measureCacheMemory } from "./lib/memory.mjs";
 import { runScale } from "./lib/scale.mjs";
 import { runMicro } from "./lib/micro.mjs";
+import { runRequestPath } from "./lib/request-path.mjs";
 import { childPids } from "./lib/proc.mjs";
 import { inspectorTarget, profileDuring, summarizeProfile } from "./lib/profile.mjs";
 import { renderMarkdown, renderSvg, summarize } from "./lib/report.mjs";
@@ -629,12 +630,16 @@ async function main() {
 
   // 7. Micro-benchmarks inside workerd.
   let micro = [];
+  let requestPath = [];
   if (opts.micro) {
-    const microInstance = await startSingle({ name: "micro", config, script: microScript, onLog });
+    const microInstance = await startSingle({ name: "micro", config, script: microScript, onLog, inspector: true });
     cleanups.push({ name: "micro", stop: () => microInstance.mf.dispose() });
     log("micro-benchmarks");
     micro = await runMicro(microInstance.url, { reps: opts.microReps, targetMs: opts.microTargetMs });
     for (const m of micro) log(`  ${m.op.padEnd(24)} ${m.nsPerOp.toFixed(0).padStart(8)} ns/op best, ${m.medianNsPerOp.toFixed(0).padStart(8)} median  (${m.iterations} × ${m.reps})`);
+    log("request path in process (CPU profiles)");
+    requestPath = await runRequestPath({ ...microInstance, script: microScript, workerName: "micro" }, { n: opts.quick ? 1000 : 2000, reps: opts.microReps });
+    for (const r of requestPath) log(`  ${r.op.padEnd(26)} ${r.usPerRequest.toFixed(1).padStart(7)} µs/request (median of ${r.reps})`);
   }
 
   // 8. The audit consumer's write rate into a fresh local D1, in its own workerd.
@@ -743,7 +748,7 @@ async function main() {
     },
     durationS: Math.round((performance.now() - t0) / 1000),
   };
-  const results = summarize({ meta, scenarios: scenarios.map(({ id, label, group }) => ({ id, label, group })), rounds, micro, consumer, memory, scale, diagnostics });
+  const results = summarize({ meta, scenarios: scenarios.map(({ id, label, group }) => ({ id, label, group })), rounds, micro, requestPath, consumer, memory, scale, diagnostics });
   mkdirSync(opts.out, { recursive: true });
   writeFileSync(join(opts.out, "results.json"), JSON.stringify(results, null, 2) + "\n");
   writeFileSync(join(opts.out, "results.md"), renderMarkdown(results));

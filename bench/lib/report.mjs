@@ -65,7 +65,7 @@ function auditCost(byId) {
   return { auditOffCpu: off, auditSinkCpu: sink, localPipelineCpu: local, producerUsPerReq: sink - off, localQueueAndConsumerUsPerReq: local === null ? null : local - sink };
 }
 
-export function summarize({ meta, scenarios, rounds, micro, consumer = null, memory = null, scale = null, diagnostics }) {
+export function summarize({ meta, scenarios, rounds, micro, requestPath = [], consumer = null, memory = null, scale = null, diagnostics }) {
   const perScenario = scenarios.map((s) => {
     const per = rounds
       .filter((r) => r.runs[s.id])
@@ -150,7 +150,7 @@ export function summarize({ meta, scenarios, rounds, micro, consumer = null, mem
   });
 
   targets.push(...sectionTargets({ scale, memory }));
-  return { meta, targets, scenarios: perScenario, micro, consumer, memory, scale, audit: auditCost(byId), diagnostics };
+  return { meta, targets, scenarios: perScenario, micro, requestPath, consumer, memory, scale, audit: auditCost(byId), diagnostics };
 }
 
 function pickTarget(t) {
@@ -169,7 +169,7 @@ function mergeCounts(a = {}, b = {}) {
 const cell = (v, digits) => (v === null || v === undefined ? "–" : typeof v === "number" && digits !== undefined ? v.toFixed(digits) : String(v));
 
 export function renderMarkdown(results) {
-  const { meta, targets, scenarios, micro, consumer, memory, scale, audit: auditCosts, diagnostics } = results;
+  const { meta, targets, scenarios, micro, requestPath = [], consumer, memory, scale, audit: auditCosts, diagnostics } = results;
   const o = meta.options;
   const lines = [];
   lines.push("# Keygate benchmark results", "");
@@ -240,6 +240,7 @@ export function renderMarkdown(results) {
     lines.push("");
   }
 
+  if (requestPath.length > 0) lines.push(...renderRequestPath(requestPath));
   if (auditCosts) lines.push(...renderAuditCost(auditCosts, consumer));
   if (consumer) lines.push(...renderConsumer(consumer));
   if (scale) lines.push(...renderScale(scale));
@@ -448,4 +449,22 @@ export function renderSvg(results) {
   out.push(`<text x="${16 + legend.length * 150}" y="${ly}" fill="#6b7280">black whisker: min–max over rounds · dashed: targets</text>`);
   out.push(`</svg>`);
   return out.join("\n") + "\n";
+}
+
+function renderRequestPath(requestPath) {
+  const bare = requestPath.find((r) => r.op === "request-bare-proxy");
+  const lines = ["## The request path in process", ""];
+  lines.push(
+    "Whole requests through Keygate's Worker (`app.fetch`) inside the micro Worker, with an origin and a Queue that answer at once (`bench/micro/request-path.ts`), in groups of 20 whose audit batch is awaited before the next. Counted by V8's sampling profiler (each sample one interval, idle waits left out): the isolate's JavaScript and the native calls it makes, without sockets, HTTP parsing and subrequests. The bare-proxy row does bench/peers/bare-proxy.ts's work against the same stub. Median of the runs; the functions are the median run's largest self times.",
+    "",
+    "| requests | CPU µs/request | beyond the bare proxy | largest self times (µs/request) |",
+    "|---|---:|---:|---|",
+  );
+  for (const r of requestPath) {
+    const beyond = bare && r !== bare ? `+${round(r.usPerRequest - bare.usPerRequest, 1)}` : "";
+    const top = r.top.slice(0, 8).map((f) => `${f.name} ${round(f.usPerRequest, 1)}`).join("; ");
+    lines.push(`| ${r.describe} (\`${r.op}\`) | ${round(r.usPerRequest, 1)} | ${beyond} | ${top} |`);
+  }
+  lines.push("");
+  return lines;
 }

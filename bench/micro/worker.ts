@@ -26,6 +26,7 @@ import { auditEventOf } from "../../src/audit/record";
 import { packMessages } from "../../src/audit/producer";
 import type { AnyChainEnv } from "../../src/http/context";
 import type { AuditEvent } from "../../src/schemas/audit-event";
+import { requestPathOps } from "./request-path";
 
 type Op = { describe: string; run(n: number): number | Promise<number> };
 
@@ -444,6 +445,9 @@ const OPS: Record<string, Op> = {
   },
 };
 
+/** Not in /ops (the timed micro-benchmarks): bench/lib/request-path.mjs profiles these. */
+const REQUEST_OPS = requestPathOps(f);
+
 const MAX_N = 2_000_000;
 
 export default {
@@ -452,7 +456,8 @@ export default {
     if (url.pathname === "/ops") {
       return Response.json(Object.fromEntries(Object.entries(OPS).map(([name, op]) => [name, op.describe])));
     }
-    const op = OPS[url.searchParams.get("op") ?? ""];
+    const name = url.searchParams.get("op") ?? "";
+    const op = OPS[name] ?? REQUEST_OPS[name as keyof typeof REQUEST_OPS];
     const n = Number(url.searchParams.get("n"));
     if (url.pathname !== "/run" || !op || !Number.isInteger(n) || n < 1 || n > MAX_N) {
       return new Response("usage: /ops or /run?op=<name>&n=<1..2000000>", { status: 400 });
