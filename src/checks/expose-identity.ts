@@ -4,7 +4,7 @@
  * headers, and what keygate/hono gives an app's handlers as `c.var.identity`, the same fields
  * either way.
  */
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import type { CallerEnv } from "../http/context";
 import type { KeygateIdentity } from "../origin/identity";
 
@@ -16,13 +16,21 @@ export interface IdentityVariables {
 /** Sets `c.var.identity` once every check passed. */
 export function exposeIdentity(): MiddlewareHandler<{ Bindings: CallerEnv["Bindings"]; Variables: CallerEnv["Variables"] & IdentityVariables }> {
   return async function exposeIdentityMiddleware(c, next) {
-    c.set("identity", identityOf(c.var));
+    c.set("identity", identityOf(c));
     await next();
   };
 }
 
-/** The identity of the request's caller, for the project it was checked against. */
-export function identityOf({ caller, orgId, projectId, requestId }: CallerEnv["Variables"]): KeygateIdentity {
+/**
+ * The identity of the request's caller, for the project it was checked against. Read with `c.get`:
+ * Hono's `c.var` copies every variable into a new object on each read.
+ */
+export function identityOf<E extends CallerEnv>(c: Context<E>): KeygateIdentity {
+  type Variables = CallerEnv["Variables"];
+  const caller: Variables["caller"] = c.get("caller");
+  const orgId: Variables["orgId"] = c.get("orgId");
+  const projectId: Variables["projectId"] = c.get("projectId");
+  const requestId: Variables["requestId"] = c.get("requestId");
   switch (caller.kind) {
     case "api_key":
       return { caller: "api_key", keyId: caller.key.id, orgId: caller.key.orgId, projectId, scopes: caller.key.scopes, requestId };

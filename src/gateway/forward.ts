@@ -11,7 +11,7 @@ import { forwardToOrigin } from "./proxy";
 export function forward(): MiddlewareHandler<RoutedEnv> {
   return async function forwardHandler(c) {
     const url = new URL(c.req.url);
-    const identity = identityOf(c.var);
+    const identity = identityOf(c);
     const { headerLocators } = c.get("policy");
     return forwardToOrigin(c.req.raw, { path: url.pathname, search: url.search }, identity, getConfig(c.env), headerLocators);
   };

@@ -2,7 +2,7 @@ import { Hono } from "hono";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { type Bindings, type Config, getConfig } from "../../src/env";
 import { handleError } from "../../src/errors";
-import { forwardToOrigin, identityHeaders } from "../../src/gateway/proxy";
+import { forwardToOrigin, setIdentityHeaders } from "../../src/gateway/proxy";
 import type { KeygateIdentity } from "../../src/origin/identity";
 import { verifyKeygateSignature } from "../../src/origin/signature";
 import type { Echo } from "../helpers/worker";
@@ -56,7 +56,13 @@ afterEach(() => {
   vi.restoreAllMocks();
 });
 
-describe("identityHeaders", () => {
+function identityHeaders(identity: KeygateIdentity): Record<string, string> {
+  const headers = new Headers();
+  setIdentityHeaders(headers, identity);
+  return Object.fromEntries(headers);
+}
+
+describe("setIdentityHeaders", () => {
   it("maps every identity field to its x-keygate header with scopes space separated", () => {
     expect(identityHeaders({ ...IDENTITY, userId: "usr_1" })).toEqual({
       "x-keygate-caller": "api_key",
