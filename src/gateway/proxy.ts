@@ -152,7 +152,8 @@ function outgoingHeaders(request: Request, identity: KeygateIdentity, config: Co
   // Two Authorization headers arrive comma-joined; a Bearer among them is still Keygate's credential.
   const authorization = incoming.get("authorization");
   if (authorization !== null && hasBearer(authorization)) headers.delete("authorization");
-  const cookie = incoming.get("cookie");
+  // Read from the copy: a Cookie header the loop removed (listed in Connection) stays removed.
+  const cookie = headers.get("cookie");
   if (cookie !== null) {
     const kept = withoutCookies(cookie, config.strippedCookieNames);
     if (kept) headers.set("cookie", kept);

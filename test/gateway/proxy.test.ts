@@ -128,6 +128,12 @@ describe("forwardToOrigin in echo mode", () => {
     });
   });
 
+  it("drops headers the Connection header lists, Cookie and Authorization among them", async () => {
+    const { headers } = await echoed({ headers: { connection: "cookie, authorization", cookie: "theme=dark", authorization: "Basic dXNlcjpwdw==" } });
+    expect(headers.cookie).toBeUndefined();
+    expect(headers.authorization).toBeUndefined();
+  });
+
   it("never forwards a client-sent x-keygate header, even one Keygate does not set", async () => {
     const { headers } = await echoed({ headers: { "x-keygate-user-id": "usr_evil", "x-keygate-whatever": "1" } });
     expect(headers["x-keygate-user-id"]).toBeUndefined();
