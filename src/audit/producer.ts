@@ -14,6 +14,7 @@ import type { Bindings } from "../env";
 import type { AuditEvent } from "../schemas/audit-event";
 import { archiveName } from "./archive";
 import { storeAuditEvents } from "./store";
+import { wait as pause } from "../core/wait";
 
 /**
  * How long a batch stays open. Each send is one Queue call, whose cost on the request path is
@@ -81,15 +82,6 @@ async function waitUntilDelivered(batch: Batch): Promise<void> {
   for (; !batch.delivered && waited < FOLLOWER_MAX_WAIT_MS; waited += FOLLOWER_POLL_MS) {
     await pause(FOLLOWER_POLL_MS);
   }
-}
-
-/**
- * The request path's waits: workerd's own timer. With nodejs_compat the global `setTimeout` is
- * Node's, which builds a `Timeout` object around the native timer on every call (about a tenth of
- * the producer's cost per request in the bench's profiles).
- */
-function pause(ms: number): Promise<void> {
-  return scheduler.wait(ms);
 }
 
 /** The failure path's waits (rare), on the timers tests can fake. */

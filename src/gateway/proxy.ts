@@ -13,6 +13,7 @@ import { CONTENT_DIGEST_HEADER } from "../origin/content-digest";
 import { signKeygateRequest } from "../origin/signature";
 import { hasBearer, withoutCookies } from "../http/read-credential";
 import { type OutgoingBody, readBodyForSignature } from "./signed-body";
+import { wait } from "../core/wait";
 
 /** The matched path and its query string (`""` or `?…`), as they go to the origin. */
 export interface ProxyTarget {
@@ -195,10 +196,9 @@ async function fetchOrigin(
 ): Promise<Response> {
   const controller = new AbortController();
   let answered = false;
-  // workerd's own timer: nodejs_compat's global setTimeout wraps each call in a Node `Timeout`
-  // object. An uncancellable wait is fine here: once the headers came, it does nothing, and the
+  // An uncancellable wait (the cheap timer): once the headers came it does nothing, and the
   // request's timers end with it.
-  void scheduler.wait(timeoutMs).then(() => {
+  void wait(timeoutMs).then(() => {
     if (!answered) controller.abort();
   });
   let response: Response;
