@@ -299,7 +299,7 @@ function renderScale(sc) {
       `The p99 pooled over all rounds (what this table showed before) lets one disturbed run own a size's tail, and the median of the round p99s alone keeps the drift. ` +
       `Spread (largest ÷ smallest − 1): paired ${pct(sc.spreadPct.paired)} (the target), median of round p99s ${pct(sc.spreadPct.medianRoundP99)}, pooled ${pct(sc.spreadPct.pooledP99)}.`,
     "",
-    `findKeyByHash: ${sc.lookupRounds} rounds × ${sc.lookupsPerRound} sequential calls inside the Worker per size (sizes rotated, after one unrecorded round): the mean from first to last answer, and the p99 on workerd's clock, which moves in whole ms on each awaited D1 call. Query plan: SQLite's for a lookup by \`key_hash\`. CPU: the workerd process's over all rounds, per request. KV write-backs/req: the entries the seeder deletes after each run ÷ the requests sent; 1.00 shows every request missed memory and KV and read D1 (⚠ marks a size where this strays by more than 2%, a pool ran dry or over 1% of responses were not 200).`,
+    `findKeyByHash: ${sc.lookupRounds} rounds × ${sc.lookupsPerRound} sequential calls inside the Worker per size (sizes rotated, after one unrecorded round): the mean from first to last answer, and the p99 on workerd's clock, which moves in whole ms on each awaited D1 call. Query plan: SQLite's for a lookup by \`key_hash\`. CPU: the workerd process's over all rounds, per request. KV write-backs/req: the entries the seeder deletes after each run ÷ its responses; 1.00 or a little more (requests still in flight when a run stops write back too) shows every request missed memory and KV and read D1 (⚠ marks a size below 0.99, where a pool ran dry or where over 1% of responses were not 200).`,
     "",
   );
   lines.push(
