@@ -290,7 +290,7 @@ function renderScale(sc) {
   const kilo = (n) => (n >= 1_000_000 ? `${n / 1_000_000}M` : n >= 1000 ? `${n / 1000}k` : String(n));
   const pct = (v) => (v === null ? "–" : `${v}%`);
   lines.push(
-    `One Keygate instance per size (its own workerd, fresh in-memory D1), all alive together. After a ${sc.warmupS} s warm-up per size, ${sc.rounds} rounds, each running every size for ${sc.durationS} s at ${sc.rate} req/s (4 connections), in orders that put each size in each place and after each other size equally often (rotations, then rotations of the reverse). ` +
+    `One Keygate instance per size (its own workerd, a fresh local D1: a SQLite file in the page cache), all alive together. After a ${sc.warmupS} s warm-up per size, ${sc.rounds} rounds, each running every size for ${sc.durationS} s at ${sc.rate} req/s (4 connections), in orders that put each size in each place and after each other size equally often (rotations, then rotations of the reverse). ` +
       `Every request reads its key from D1: each size cycles through ${sc.poolKeys} keys of its own, created with Keygate's own \`insertKey\` (so the smallest table holds its size), and cold every time: the instances run with KEY_CACHE_TTL_S=${sc.keyCacheTtlS}, so a key's memory entry has expired before it comes round again, and the seeder deletes the instance's KV entries before each run. So each request is one \`findKeyByHash\` in D1 plus the KV write-back. ` +
       "The rest of the table is filler rows (random ids and 64-hex hashes, real-sized) inserted by one `INSERT … SELECT` over a recursive CTE per 100k rows.",
     "",
@@ -299,7 +299,7 @@ function renderScale(sc) {
       `The p99 pooled over all rounds (what this table showed before) lets one disturbed run own a size's tail, and the median of the round p99s alone keeps the drift. ` +
       `Spread (largest ÷ smallest − 1): paired ${pct(sc.spreadPct.paired)} (the target), median of round p99s ${pct(sc.spreadPct.medianRoundP99)}, pooled ${pct(sc.spreadPct.pooledP99)}.`,
     "",
-    `findKeyByHash: ${sc.lookupRounds} rounds × ${sc.lookupsPerRound} sequential calls inside the Worker per size (sizes rotated, after one unrecorded round): the mean from first to last answer, and the p99 on workerd's clock, which moves in whole ms on each awaited D1 call. Query plan: SQLite's for a lookup by \`key_hash\`. CPU: the workerd process's over all rounds, per request. KV write-backs/req: the entries the seeder deletes after each run ÷ its responses; 1.00 or a little more (requests still in flight when a run stops write back too) shows every request missed memory and KV and read D1 (⚠ marks a size below 0.99, where a pool ran dry or where over 1% of responses were not 200).`,
+    `findKeyByHash: ${sc.lookupRounds} rounds × ${sc.lookupsPerRound} sequential calls inside the Worker per size (in the same orders, after one unrecorded round): the mean from first to last answer, and the p99 on workerd's clock, which moves in whole ms on each awaited D1 call. Query plan: SQLite's for a lookup by \`key_hash\`. CPU: the workerd process's over all rounds, per request. KV write-backs/req: the entries the seeder deletes after each run ÷ its responses; 1.00 or a little more (requests still in flight when a run stops write back too) shows every request missed memory and KV and read D1 (⚠ marks a size below 0.99, where a pool ran dry or where over 1% of responses were not 200).`,
     "",
   );
   lines.push(

@@ -26,7 +26,7 @@ import { median, minMax, percentile, round } from "./stats.mjs";
  * @param {number} o.durationS - fixed-load seconds per size and round
  * @param {number} o.rate - requests per second at fixed load
  * @param {number} o.warmupS - one unrecorded run per size first (JIT, connections)
- * @param {number} o.lookupRounds - rounds of in-Worker `findKeyByHash` calls, sizes rotated
+ * @param {number} o.lookupRounds - rounds of in-Worker `findKeyByHash` calls, in the load's orders
  * @param {number} o.lookupsPerRound
  * @param {number} o.seedDeadlineS - bound on the whole seeding of one size
  * @param {(m: string) => void} o.log
