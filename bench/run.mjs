@@ -16,7 +16,7 @@ import { applyMigrations, readWranglerConfig, startKeygate, startSingle } from "
 import { runLoad } from "./lib/load.mjs";
 import { runConsumer } from "./lib/consumer.mjs";
 import { measureCacheMemory } from "./lib/memory.mjs";
-import { runScale } from "./lib/scale.mjs";
+import { checkScaleOptions, runScale } from "./lib/scale.mjs";
 import { runMicro } from "./lib/micro.mjs";
 import { runRequestPath } from "./lib/request-path.mjs";
 import { childPids } from "./lib/proc.mjs";
@@ -118,6 +118,25 @@ for (const [name, value] of Object.entries(opts)) {
 if (opts.scaleSizes.length === 0 || opts.scaleSizes.some((n) => !Number.isInteger(n) || n < 1000 || n > 2_000_000)) fail("--scale-sizes: integers from 1000 to 2000000");
 if (opts.consumerEvents > 100_000 || !Number.isInteger(opts.consumerEvents)) fail("--consumer-events: an integer ≤ 100000");
 if (opts.scaleRounds > 60 || !Number.isInteger(opts.scaleRounds)) fail("--scale-rounds: an integer ≤ 60");
+const scaleOptions = {
+  sizes: opts.scaleSizes,
+  rounds: opts.scaleRounds,
+  durationS: opts.scaleDurationS,
+  rate: opts.rate,
+  warmupS: opts.scaleWarmupS,
+  poolKeys: opts.scalePoolKeys,
+  keyCacheTtlS: opts.scaleKeyCacheTtlS,
+  lookupRounds: opts.scaleLookupRounds,
+  lookupsPerRound: opts.scaleLookupsPerRound,
+  seedDeadlineS: opts.scaleSeedDeadlineS,
+};
+if (opts.scale) {
+  try {
+    checkScaleOptions(scaleOptions);
+  } catch (error) {
+    fail(`${error.message}: lower --rate, or --no-scale`);
+  }
+}
 if (opts.rounds > 20 || opts.durationS > 60 || opts.fixedDurationS > 60) fail("rounds ≤ 20 and durations ≤ 60 s keep a run bounded");
 
 // ---------------------------------------------------------------------------------------------
@@ -696,16 +715,7 @@ async function main() {
     log(`scale: cold D1 lookups with ${opts.scaleSizes.map((n) => n.toLocaleString("en-US")).join(" / ")} keys in D1, ${opts.scaleRounds} interleaved rounds × ${opts.scaleDurationS} s at ${opts.rate} req/s, ${opts.scalePoolKeys} keys reused cold (KEY_CACHE_TTL_S=${opts.scaleKeyCacheTtlS}, KV cleared per run)`);
     const started = [];
     scale = await runScale({
-      sizes: opts.scaleSizes,
-      rounds: opts.scaleRounds,
-      durationS: opts.scaleDurationS,
-      rate: opts.rate,
-      warmupS: opts.scaleWarmupS,
-      poolKeys: opts.scalePoolKeys,
-      keyCacheTtlS: opts.scaleKeyCacheTtlS,
-      lookupRounds: opts.scaleLookupRounds,
-      lookupsPerRound: opts.scaleLookupsPerRound,
-      seedDeadlineS: opts.scaleSeedDeadlineS,
+      ...scaleOptions,
       log,
       start: async (size) => {
         const name = `keygate-scale-${size}`;

@@ -32,7 +32,7 @@ import { median, minMax, percentile, round } from "./stats.mjs";
  * @param {(m: string) => void} o.log
  */
 export async function runScale(o) {
-  checkKeyBudget(o);
+  checkScaleOptions(o);
   const sizes = [];
   for (const size of o.sizes) sizes.push(await prepareSize(o, size));
   await measureLookups(o, sizes);
@@ -46,7 +46,8 @@ export async function runScale(o) {
  */
 const runKeys = (rate, durationS) => Math.ceil((durationS + 1) * rate * 1.25) + 20;
 
-function checkKeyBudget(o) {
+/** Throws when the key pool cannot keep every request cold at these options (run.mjs checks first). */
+export function checkScaleOptions(o) {
   const perRun = runKeys(o.rate, Math.max(o.durationS, o.warmupS));
   // Twice a run's keys: a key comes round again at the earliest a whole run of its size later,
   // by when its 1 s memory entry has expired.
