@@ -16,7 +16,7 @@ import { applyMigrations, readWranglerConfig, startKeygate, startSingle } from "
 import { runLoad } from "./lib/load.mjs";
 import { runConsumer } from "./lib/consumer.mjs";
 import { measureCacheMemory } from "./lib/memory.mjs";
-import { runScale } from "./lib/scale.mjs";
+import { checkScaleOptions, runScale } from "./lib/scale.mjs";
 import { runMicro } from "./lib/micro.mjs";
 import { runRequestPath } from "./lib/request-path.mjs";
 import { childPids } from "./lib/proc.mjs";
@@ -46,6 +46,7 @@ const { values: args } = parseArgs({
     "consumer-events": { type: "string" },
     "no-scale": { type: "boolean", default: false },
     "scale-sizes": { type: "string" },
+    "scale-rounds": { type: "string" },
     "no-memory": { type: "boolean", default: false },
     scenarios: { type: "string" },
     profile: { type: "boolean", default: false },
@@ -65,6 +66,7 @@ if (args.help) {
   --consumer-events  events per run of the audit consumer → D1 section (default 5000, 1000 with --quick)
   --no-scale   skip the scale figures (cold D1 lookup with 1k / 100k / 1M keys)
   --scale-sizes  comma-separated key counts for the scale figures (default 1000,100000,1000000; --quick 1000,100000)
+  --scale-rounds rounds of the scale figures, each size once per round (default 12; --quick 4)
   --no-memory  skip the isolate memory held by cached keys
   --scenarios  comma-separated scenario ids to run (e.g. peer-bare-proxy,passthrough,memory-hit), for iterating`);
   process.exit(0);
@@ -92,10 +94,16 @@ const opts = {
   consumerEvents: num(args["consumer-events"], quick ? 1000 : 5000),
   scale: !args["no-scale"] && !args.profile,
   scaleSizes: (args["scale-sizes"] ?? (quick ? "1000,100000" : "1000,100000,1000000")).split(",").map(Number),
-  scaleRounds: quick ? 1 : 3,
-  // 3 × 2 s + 1 s warm-up at 100 req/s use ~975 keys, so the 1k size holds no more than 1,000 rows.
+  // Many short rounds, sizes rotated: the target compares the sizes' p99s within each round.
+  scaleRounds: num(args["scale-rounds"], quick ? 4 : 12),
   scaleDurationS: quick ? 1.5 : 2,
-  scaleWarmupS: 1,
+  scaleWarmupS: quick ? 1 : 2,
+  // Keys each size's load cycles through (cold each time: see bench/lib/scale.mjs), fewer than the
+  // smallest size's rows, so the 1k table holds 1,000 rows.
+  scalePoolKeys: 900,
+  scaleKeyCacheTtlS: 1,
+  scaleLookupRounds: quick ? 2 : 8,
+  scaleLookupsPerRound: 250,
   // Seeding one size may take this long at most (1M rows take ~30 s on a quiet machine).
   scaleSeedDeadlineS: 240,
   memory: !args["no-memory"] && !args.profile,
@@ -109,6 +117,26 @@ for (const [name, value] of Object.entries(opts)) {
 }
 if (opts.scaleSizes.length === 0 || opts.scaleSizes.some((n) => !Number.isInteger(n) || n < 1000 || n > 2_000_000)) fail("--scale-sizes: integers from 1000 to 2000000");
 if (opts.consumerEvents > 100_000 || !Number.isInteger(opts.consumerEvents)) fail("--consumer-events: an integer ≤ 100000");
+if (opts.scaleRounds > 60 || !Number.isInteger(opts.scaleRounds)) fail("--scale-rounds: an integer ≤ 60");
+const scaleOptions = {
+  sizes: opts.scaleSizes,
+  rounds: opts.scaleRounds,
+  durationS: opts.scaleDurationS,
+  rate: opts.rate,
+  warmupS: opts.scaleWarmupS,
+  poolKeys: opts.scalePoolKeys,
+  keyCacheTtlS: opts.scaleKeyCacheTtlS,
+  lookupRounds: opts.scaleLookupRounds,
+  lookupsPerRound: opts.scaleLookupsPerRound,
+  seedDeadlineS: opts.scaleSeedDeadlineS,
+};
+if (opts.scale) {
+  try {
+    checkScaleOptions(scaleOptions);
+  } catch (error) {
+    fail(`${error.message}: lower --rate, or --no-scale`);
+  }
+}
 if (opts.rounds > 20 || opts.durationS > 60 || opts.fixedDurationS > 60) fail("rounds ≤ 20 and durations ≤ 60 s keep a run bounded");
 
 // ---------------------------------------------------------------------------------------------
@@ -684,20 +712,15 @@ async function main() {
   // 8c. Scale: the cold D1 lookup with more and more keys in D1, one instance per size.
   let scale = null;
   if (opts.scale) {
-    log(`scale: cold D1 lookups with ${opts.scaleSizes.map((n) => n.toLocaleString("en-US")).join(" / ")} keys in D1, ${opts.scaleRounds} interleaved rounds × ${opts.scaleDurationS} s at ${opts.rate} req/s`);
+    log(`scale: cold D1 lookups with ${opts.scaleSizes.map((n) => n.toLocaleString("en-US")).join(" / ")} keys in D1, ${opts.scaleRounds} interleaved rounds × ${opts.scaleDurationS} s at ${opts.rate} req/s, ${opts.scalePoolKeys} keys reused cold (KEY_CACHE_TTL_S=${opts.scaleKeyCacheTtlS}, KV cleared per run)`);
     const started = [];
     scale = await runScale({
-      sizes: opts.scaleSizes,
-      rounds: opts.scaleRounds,
-      durationS: opts.scaleDurationS,
-      rate: opts.rate,
-      warmupS: opts.scaleWarmupS,
-      seedDeadlineS: opts.scaleSeedDeadlineS,
+      ...scaleOptions,
       log,
       start: async (size) => {
         const name = `keygate-scale-${size}`;
         const before = childPids("workerd");
-        const instance = await startKeygate({ name, config, script: keygateScript, seedScript, queueSinkScript, vars: { ORIGIN_URL: originUrl, ADMIN_TOKEN: adminToken }, onLog });
+        const instance = await startKeygate({ name, config, script: keygateScript, seedScript, queueSinkScript, vars: { ORIGIN_URL: originUrl, ADMIN_TOKEN: adminToken, KEY_CACHE_TTL_S: String(opts.scaleKeyCacheTtlS) }, onLog });
         cleanups.push({ name, stop: () => instance.mf.dispose() });
         started.push(name);
         const pid = [...childPids("workerd")].find((p) => !before.has(p));
@@ -710,7 +733,7 @@ async function main() {
           if (!response.ok) throw new Error(`seeder ${path}: ${response.status} ${text}`);
           return JSON.parse(text);
         };
-        return { url: instance.url, pid, seed, templateId: key.id, templateKey: key.key };
+        return { url: instance.url, pid, seed, templateId: key.id };
       },
     });
     for (const name of started) {

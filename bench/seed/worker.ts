@@ -21,9 +21,12 @@
  *   recursive CTE (SQLite generates the rows: no per-row round trip). Filler rows have random ids
  *   and random 64-hex hashes, the size of real rows; nobody holds their keys, they only make the
  *   table and its `key_hash` index as large as a deployment's. Returns the row count.
- * - `POST /lookup {keys, template_id}`: runs Keygate's own `findKeyByHash` once per key, one after
- *   another, and returns the elapsed Worker time (workerd's clock moves on each awaited D1 call, so
- *   first-to-last is real), and SQLite's plan for that query.
+ * - `POST /lookup {keys}`: runs Keygate's own `findKeyByHash` once per key, one after another,
+ *   and returns the elapsed Worker time and each lookup's (workerd's clock moves, in whole
+ *   milliseconds, on each awaited D1 call, so first-to-last is real), and SQLite's plan for a
+ *   lookup by `key_hash`.
+ * - `POST /kv-clear`: deletes every KV entry, so keys the gateway has cached in KV are cold again
+ *   (the scale figures reuse their keys with KEY_CACHE_TTL_S=1, which empties the memory tier).
  */
 import { findKeyByHash, findKeyById, insertKey } from "../../src/db/keys";
 import type { Bindings } from "../../src/env";
@@ -131,11 +134,28 @@ async function fill(env: Bindings, templateId: string, total: number, chunk: num
 
 async function lookup(env: Bindings, keys: string[]): Promise<Response> {
   const hashes = await Promise.all(keys.map((key) => hashApiKey(key)));
-  const plan = await env.DB.prepare("EXPLAIN QUERY PLAN SELECT id FROM api_keys WHERE key_hash = ?").bind(hashes[0]).all<{ detail: string }>();
+  const plan = await env.DB.prepare("EXPLAIN QUERY PLAN SELECT * FROM api_keys WHERE key_hash = ?").bind(hashes[0]).all<{ detail: string }>();
   const started = Date.now();
+  const ms: number[] = [];
   let found = 0;
-  for (const hash of hashes) if (await findKeyByHash(env.DB, hash)) found++;
-  return Response.json({ lookups: hashes.length, found, elapsedMs: Date.now() - started, plan: plan.results.map((r) => r.detail).join("; ") });
+  for (const hash of hashes) {
+    const before = Date.now();
+    if (await findKeyByHash(env.DB, hash)) found++;
+    ms.push(Date.now() - before);
+  }
+  return Response.json({ lookups: hashes.length, found, elapsedMs: Date.now() - started, ms, plan: plan.results.map((r) => r.detail).join("; ") });
+}
+
+/** Deletes every KV entry (the scale instances' key cache), a page at a time. */
+async function clearKv(env: Bindings): Promise<Response> {
+  let deleted = 0;
+  for (let page = 0; page < 100; page++) {
+    const list = await env.KEY_CACHE.list({ limit: 1000 });
+    await Promise.all(list.keys.map((k) => env.KEY_CACHE.delete(k.name)));
+    deleted += list.keys.length;
+    if (list.list_complete) return Response.json({ deleted });
+  }
+  return fail(507, `more than 100 pages of KV entries (deleted ${deleted})`);
 }
 
 export default {
@@ -154,6 +174,7 @@ export default {
     if (url.pathname === "/fill" && body.template_id && Number.isInteger(body.total) && Number.isInteger(body.chunk)) {
       return fill(env, body.template_id, body.total!, Math.min(MAX_FILL_CHUNK, body.chunk!));
     }
+    if (url.pathname === "/kv-clear") return clearKv(env);
     if (url.pathname === "/lookup" && Array.isArray(body.keys) && body.keys.length > 0 && body.keys.length <= MAX_COUNT) {
       return lookup(env, body.keys);
     }
@@ -167,6 +188,6 @@ export default {
     if (url.pathname === "/kv" && (body.template_key || body.template)) {
       return writeKvEntries(env, body.template_key, body.template, count);
     }
-    return fail(404, "POST /keys {template_id, count}, /kv {template_key | template, count} or /generate {count}");
+    return fail(404, "POST /keys {template_id, count}, /kv {template_key | template, count}, /generate {count}, /fill, /lookup or /kv-clear");
   },
 } satisfies ExportedHandler<Bindings>;
