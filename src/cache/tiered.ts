@@ -10,7 +10,10 @@
  * revoked or changed record can be served anywhere by the TTL. In the isolate that made a change,
  * `invalidate` takes effect at once: a read that was already in flight when it ran does not store
  * what it read. Known absences are cached in memory only, in their own small LRU, so a burst of
- * unknown ids can neither fill KV nor evict the entries of real keys.
+ * unknown ids can neither fill KV nor evict the entries of real keys. Concurrent misses of one id
+ * each read D1, but only the first writes KV while its write is in flight (KV takes one write per
+ * key per second, and each write costs a subrequest); a change to the id lifts that, so what is
+ * read after the change is written.
  *
  * Ids may be grouped: `<group>/<rest>` (a user's memberships per project, say). `invalidateGroup`
  * drops every id of a group at once, with the same guarantees as `invalidate`.
@@ -40,6 +43,8 @@ const KV_MIN_CACHE_TTL_S = 30;
 const KV_SCHEMA = "v2";
 /** Invalidation stamps outlive any read that could have started before them. */
 const INVALIDATION_MEMORY_MS = 5 * 60_000;
+/** A write-back that has not settled by then no longer holds back the next one of its id. */
+const WRITE_IN_FLIGHT_MS = 10_000;
 
 export interface TieredCacheOptions<Stored, Live> {
   /** KV key prefix and memory key prefix, e.g. `key`. */
@@ -55,11 +60,14 @@ export class TieredCache<Stored, Live> {
   readonly #found: MemoryCache<Live>;
   readonly #absent: MemoryCache<true>;
   readonly #invalidatedAt: MemoryCache<number>;
+  /** The KV write-back in flight per id (its own token, so a newer one is never cleared by an older). */
+  readonly #writing: MemoryCache<object>;
 
   constructor(readonly options: TieredCacheOptions<Stored, Live>) {
     this.#found = new MemoryCache(options.maxEntries);
     this.#absent = new MemoryCache(Math.ceil(options.maxEntries / 10));
     this.#invalidatedAt = new MemoryCache(options.maxEntries);
+    this.#writing = new MemoryCache(options.maxEntries);
   }
 
   /**
@@ -86,6 +94,7 @@ export class TieredCache<Stored, Live> {
     this.#invalidatedAt.set(key, now, now + INVALIDATION_MEMORY_MS);
     this.#found.delete(key);
     this.#absent.delete(key);
+    this.#writing.delete(key);
     try {
       await kv.delete(key);
     } catch (error) {
@@ -104,6 +113,7 @@ export class TieredCache<Stored, Live> {
     this.#invalidatedAt.set(prefix, now, now + INVALIDATION_MEMORY_MS);
     this.#found.deletePrefix(prefix);
     this.#absent.deletePrefix(prefix);
+    this.#writing.deletePrefix(prefix);
     try {
       let cursor: string | undefined;
       do {
@@ -145,7 +155,7 @@ export class TieredCache<Stored, Live> {
     const live = this.options.compile(stored);
     if (!stale) {
       this.#found.set(key, live, ctx.now + ctx.ttlMs);
-      ctx.defer(this.#writeKv(ctx, key, { cachedAt: ctx.now, value: stored }));
+      if (!this.#writing.get(key, Date.now())) ctx.defer(this.#writeKv(ctx, key, { cachedAt: ctx.now, value: stored }));
     }
     return live;
   }
@@ -197,10 +207,14 @@ export class TieredCache<Stored, Live> {
 
   async #writeKv(ctx: CacheContext, key: string, entry: KvEntry<Stored>): Promise<void> {
     const expirationTtl = Math.max(KV_MIN_EXPIRATION_S, Math.ceil(ctx.ttlMs / 1000));
+    const token = {};
+    this.#writing.set(key, token, Date.now() + WRITE_IN_FLIGHT_MS);
     try {
       await ctx.kv.put(key, JSON.stringify(entry), { expirationTtl });
     } catch (error) {
       this.#log("kv write failed", error);
+    } finally {
+      if (this.#writing.get(key, Date.now())?.value === token) this.#writing.delete(key);
     }
   }
 
