@@ -1,7 +1,8 @@
 // Keygate's own JavaScript per request, in process: bench/micro/request-path.ts sends whole
 // requests through the Worker's fetch (stub origin and Queue) and this counts the isolate's CPU
 // with V8's sampling profiler. The clock stands still while JavaScript runs and the ops wait for
-// their audit batches, so wall time would measure the waits; profile samples count only work.
+// their audit batches, so wall time would measure the waits; profile samples count only work
+// (summarizeProfile counts each sample as one interval).
 import { inspectorTarget, profileDuring, summarizeProfile } from "./profile.mjs";
 import { median } from "./stats.mjs";
 
@@ -19,17 +20,6 @@ async function run(base, op, n) {
 }
 
 /**
- * The profile with every sample counted as one sampling interval. The sampler takes no samples
- * while the isolate waits (on the audit window's timer, between groups), and the first sample
- * after a wait carries the whole wait as its time delta; clamped to the median interval, each
- * sample counts for the work it saw.
- */
-function withoutIdleGaps(profile) {
-  const interval = median(profile.timeDeltas);
-  return { ...profile, timeDeltas: profile.timeDeltas.map((delta) => Math.min(delta, interval)) };
-}
-
-/**
  * µs of isolate CPU per request for each op: the median over `reps` profiled runs of `n` requests
  * (after a warm-up run), with the functions that spend most of it in the median run.
  * @param {{ mf: import("miniflare").Miniflare, url: URL, script: string, workerName: string }} instance - the micro Worker, started with its inspector
@@ -43,7 +33,7 @@ export async function runRequestPath(instance, { n = 2000, reps = 5, only = [] }
     const runs = [];
     for (let r = 0; r < reps; r++) {
       const { profile } = await profileDuring(ws, () => run(instance.url, op, n), 100);
-      const summary = summarizeProfile(withoutIdleGaps(profile), instance.script);
+      const summary = summarizeProfile(profile, instance.script);
       runs.push({ usPerRequest: (summary.busyMs * 1000) / n, top: summary.self.slice(0, 12), modules: summary.modules, inclusive: summary.inclusive });
     }
     runs.sort((a, b) => a.usPerRequest - b.usPerRequest);
