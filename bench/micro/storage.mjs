@@ -1,4 +1,4 @@
-// `node bench/micro/storage.mjs` (Node ≥ 22, e.g. `npx --no-install node bench/micro/storage.mjs`):
+// `npm run bench:storage` (node bench/micro/storage.mjs with the Node of the `node` devDependency):
 // what one storage call of an API-key lookup costs the workerd process in CPU, with local D1 and KV
 // in memory as the bench runs them. bench/micro/storage-worker.ts makes each call `n` times in a
 // row inside one request, with no load generator and no concurrency, and this script divides the
