@@ -14,7 +14,7 @@ import type { Bindings } from "../env";
 import type { AuditEvent } from "../schemas/audit-event";
 import { archiveName } from "./archive";
 import { storeAuditEvents } from "./store";
-import { wait } from "../core/wait";
+import { wait as pause } from "../core/wait";
 
 /**
  * How long a batch stays open. Each send is one Queue call, whose cost on the request path is
@@ -39,9 +39,15 @@ export const SEND_TIMEOUT_MS = 2_000;
 
 interface Batch {
   events: AuditEvent[];
-  /** The leader's send: settles once the batch is stored somewhere. */
-  sent: Promise<void>;
+  delivered: boolean;
+  /** When the leader sends it (`Date.now()` time). */
+  sendAt: number;
 }
+
+/** How often a request whose event another request is sending checks whether it went out. */
+const FOLLOWER_POLL_MS = 5;
+/** waitUntil lasts 30 s after the response; a follower stops waiting before that. */
+const FOLLOWER_MAX_WAIT_MS = 25_000;
 
 const openBatches = new WeakMap<Bindings, Batch>();
 
@@ -49,26 +55,33 @@ const openBatches = new WeakMap<Bindings, Batch>();
  * Queues `event` for delivery; the promise settles (never rejects) once it is stored somewhere.
  *
  * The request that opens a batch (the leader) waits the coalescing window and sends it. The
- * others (followers) hold the leader's own promise of that send in their `waitUntil`: the leader
- * creates and settles it in its own request, and workerd runs each follower's continuation in the
- * follower's request (`handle_cross_request_promise_resolution`, on since 2024-10-14). So a
- * follower costs no timer. (The other way round, a leader settling promises the followers
- * created, workerd refuses as I/O on behalf of another request.)
+ * others (followers) wait with timers of their own until the batch is marked delivered: workerd
+ * ties every promise to the request that created it, and settling or awaiting one across requests
+ * gets continuations cancelled or I/O refused, so requests share only a plain flag.
  */
 export function sendAuditEvent(env: Bindings, event: AuditEvent): Promise<void> {
   const open = openBatches.get(env);
   if (open) {
     open.events.push(event);
-    return open.sent;
+    return waitUntilDelivered(open);
   }
-  const events = [event];
-  const sent = (async () => {
-    await wait(COALESCE_MS);
+  const batch: Batch = { events: [event], delivered: false, sendAt: Date.now() + COALESCE_MS };
+  openBatches.set(env, batch);
+  return (async () => {
+    await pause(COALESCE_MS);
     openBatches.delete(env);
-    await deliver(env, events);
+    await deliver(env, batch.events);
+    batch.delivered = true;
   })();
-  openBatches.set(env, { events, sent });
-  return sent;
+}
+
+/** Nothing goes out before the leader sends: a follower first wakes just after that, then polls. */
+async function waitUntilDelivered(batch: Batch): Promise<void> {
+  let waited = Math.max(0, batch.sendAt - Date.now()) + FOLLOWER_POLL_MS;
+  await pause(waited);
+  for (; !batch.delivered && waited < FOLLOWER_MAX_WAIT_MS; waited += FOLLOWER_POLL_MS) {
+    await pause(FOLLOWER_POLL_MS);
+  }
 }
 
 /** The failure path's waits (rare), on the timers tests can fake. */

@@ -192,9 +192,9 @@ describe("audit pipeline", () => {
     expect(JSON.parse((send.mock.calls[0]![0] as { body: string }[])[0]!.body)).toEqual({ events });
   });
 
-  // Each request runs in its own request context: followers hold the leader's promise of the send.
-  // Had the leader settled promises the followers created, workerd would refuse it as I/O on
-  // behalf of another request (RefcountedFulfiller) and cancel the followers as hung.
+  // Each request runs in its own request context. Had the leader settled promises the followers
+  // created, workerd would refuse it as I/O on behalf of another request (RefcountedFulfiller) and
+  // cancel the followers as hung.
   it("sends the events of concurrent requests, each in its own request context, in fewer Queue calls, and no request hangs", async () => {
     const key = await createKey({ org_id: org, scopes: ["content:read"] });
     const send = vi.spyOn(env.AUDIT_QUEUE, "sendBatch");
