@@ -34,11 +34,11 @@ export async function runRequestPath(instance, { n = 2000, reps = 5, only = [] }
     for (let r = 0; r < reps; r++) {
       const { profile } = await profileDuring(ws, () => run(instance.url, op, n), 100);
       const summary = summarizeProfile(profile, instance.script);
-      runs.push({ usPerRequest: (summary.busyMs * 1000) / n, top: summary.self.slice(0, 12), modules: summary.modules, inclusive: summary.inclusive });
+      runs.push({ usPerRequest: (summary.busyMs * 1000) / n, top: summary.self.slice(0, 12) });
     }
     runs.sort((a, b) => a.usPerRequest - b.usPerRequest);
     const mid = runs[Math.floor(runs.length / 2)];
-    results.push({ op, describe, requests: n, reps, usPerRequest: median(runs.map((r) => r.usPerRequest)), minUsPerRequest: runs[0].usPerRequest, top: mid.top.map((f) => ({ name: f.name, usPerRequest: (f.ms * 1000) / n })), modules: mid.modules.map((m) => ({ name: m.name, usPerRequest: (m.ms * 1000) / n })), inclusive: mid.inclusive.map((m) => ({ name: m.name, usPerRequest: (m.ms * 1000) / n })) });
+    results.push({ op, describe, requests: n, reps, usPerRequest: median(runs.map((r) => r.usPerRequest)), minUsPerRequest: runs[0].usPerRequest, top: mid.top.map((f) => ({ name: f.name, usPerRequest: (f.ms * 1000) / n })) });
   }
   return results;
 }

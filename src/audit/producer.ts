@@ -14,7 +14,7 @@ import type { Bindings } from "../env";
 import type { AuditEvent } from "../schemas/audit-event";
 import { archiveName } from "./archive";
 import { storeAuditEvents } from "./store";
-import { wait as pause } from "../core/wait";
+import { wait } from "../core/wait";
 
 /**
  * How long a batch stays open. Each send is one Queue call, whose cost on the request path is
@@ -68,7 +68,7 @@ export function sendAuditEvent(env: Bindings, event: AuditEvent): Promise<void> 
   const batch: Batch = { events: [event], delivered: false, sendAt: Date.now() + COALESCE_MS };
   openBatches.set(env, batch);
   return (async () => {
-    await pause(COALESCE_MS);
+    await wait(COALESCE_MS);
     openBatches.delete(env);
     await deliver(env, batch.events);
     batch.delivered = true;
@@ -78,9 +78,9 @@ export function sendAuditEvent(env: Bindings, event: AuditEvent): Promise<void> 
 /** Nothing goes out before the leader sends: a follower first wakes just after that, then polls. */
 async function waitUntilDelivered(batch: Batch): Promise<void> {
   let waited = Math.max(0, batch.sendAt - Date.now()) + FOLLOWER_POLL_MS;
-  await pause(waited);
+  await wait(waited);
   for (; !batch.delivered && waited < FOLLOWER_MAX_WAIT_MS; waited += FOLLOWER_POLL_MS) {
-    await pause(FOLLOWER_POLL_MS);
+    await wait(FOLLOWER_POLL_MS);
   }
 }
 
